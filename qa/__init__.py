@@ -1,0 +1,31 @@
+"""Dateline: answers over a news archive, dated by the events and cited to the exact passage.
+
+>>> import qa
+>>> archive = qa.Archive.open("indexes/demo")  # doctest: +SKIP
+>>> archive.ask("When was Ain al-Asad last hit by ballistic missiles?").date  # doctest: +SKIP
+'2024-01-20'
+"""
+
+from qa.archive import Archive
+from qa.errors import BadDateError, DatelineError, IndexNotFoundError, ReaderError
+from qa.models import Answer, Article, Citation, EventDate, IngestError, IngestReport, Passage, Stats, Timeline, TimelineEvent
+from qa.settings import Settings
+
+__all__ = [
+    "Answer",
+    "Archive",
+    "Article",
+    "BadDateError",
+    "Citation",
+    "DatelineError",
+    "EventDate",
+    "IndexNotFoundError",
+    "IngestError",
+    "IngestReport",
+    "Passage",
+    "ReaderError",
+    "Settings",
+    "Stats",
+    "Timeline",
+    "TimelineEvent",
+]

@@ -1,0 +1,314 @@
+"""Answers without an LLM: read the question's time intent, score sentences, cite them verbatim.
+
+A news archive states one event many times, on many days, so "when ... last" is answered from the
+time line: every retrieved sentence that is about the question and states a date is a candidate,
+and the latest (or earliest) of the relevant ones wins, dated by the event, not by the article.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from qa.chunk import split_sentences
+from qa.dates import format_day, precision_end
+from qa.embed import Encoder
+from qa.models import Answer, Citation, EventDate, Passage, Precision, Timeline, TimelineEvent
+from qa.names import covered_terms, fold_terms, with_compounds
+
+Order = Literal["last", "first"] | None
+
+#: Below this relevance nothing is said to answer the question.
+MIN_RELEVANCE = 0.35
+#: Sentences this close to the best are all "about the question" when choosing by date.
+RELEVANCE_MARGIN = 0.12
+
+_WHEN = re.compile(r"^\s*(?:when|since when|(?:on|in|by)?\s*what\s+(?:day|date|year|month|time)|how long ago)\b", re.I)
+_LAST = re.compile(r"\b(?:last|latest|most recent(?:ly)?|lately)\b", re.I)
+_FIRST = re.compile(r"\b(?:first|earliest|initially)\b", re.I)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_YEAR_RANGE = [
+    (re.compile(r"\bbetween\s+((?:19|20)\d\d)\s+and\s+((?:19|20)\d\d)\b", re.I), "between"),
+    (re.compile(r"\b(?:since|after|from)\s+((?:19|20)\d\d)\b", re.I), "since"),
+    (re.compile(r"\b(?:before|until|prior to)\s+((?:19|20)\d\d)\b", re.I), "before"),
+    (re.compile(r"\b(?:in|during)\s+((?:19|20)\d\d)\b", re.I), "in"),
+]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a question asks about time."""
+
+    when: bool
+    order: Order
+    since: dt.date | None
+    until: dt.date | None
+
+
+def read_intent(question: str) -> Intent:
+    """
+    >>> read_intent("When was Ain al-Asad last hit since 2021?")
+    Intent(when=True, order='last', since=datetime.date(2021, 1, 1), until=None)
+    """
+    since = until = None
+    for pattern, kind in _YEAR_RANGE:
+        match = pattern.search(question)
+        if not match:
+            continue
+        first = int(match.group(1))
+        if kind == "between":
+            since, until = dt.date(first, 1, 1), dt.date(int(match.group(2)), 12, 31)
+        elif kind == "since":
+            since = dt.date(first + (1 if "after" in match.group(0).lower() else 0), 1, 1)
+        elif kind == "before":
+            until = dt.date(first - 1, 12, 31)
+        else:
+            since, until = dt.date(first, 1, 1), dt.date(first, 12, 31)
+        break
+    order: Order = "last" if _LAST.search(question) else "first" if _FIRST.search(question) else None
+    return Intent(
+        when=bool(_WHEN.search(question)) or (order is not None and "when" in question.lower()), order=order, since=since, until=until
+    )
+
+
+@dataclass
+class Sentence:
+    """A sentence of a retrieved passage, with how well it answers and the dates it states."""
+
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    events: list[EventDate]
+    relevance: float = 0.0
+    #: Embedding similarity of the sentence alone to the question.
+    similarity: float = 0.0
+    #: The question's names (proper nouns) are in the sentence, its neighbours or its title.
+    names_found: bool = True
+    #: Share of the question's terms (weighted by rarity) in the sentence, its neighbours or title.
+    coverage: float = 0.0
+
+    def citation(self, event: EventDate | None = None) -> Citation:
+        p = self.passage
+        return Citation(
+            article_id=p.article_id,
+            url=p.url,
+            title=p.title,
+            published=p.published,
+            source=p.source,
+            quote=self.text,
+            start=self.start,
+            end=self.end,
+            event_date=event.date.isoformat() if event else None,
+        )
+
+
+def sentences_of(passages: list[Passage]) -> list[Sentence]:
+    """Each distinct sentence of the passages once (overlapping chunks repeat sentences)."""
+    seen: set[tuple[str, int]] = set()
+    sentences: list[Sentence] = []
+    for passage in passages:
+        for start, end in split_sentences(passage.text, offset=passage.start):
+            if (passage.article_id, start) in seen:
+                continue
+            seen.add((passage.article_id, start))
+            events = [e for e in passage.events if start <= e.start and e.end <= end]
+            text = passage.text[start - passage.start : end - passage.start]
+            sentences.append(Sentence(passage, start, end, text, events))
+    return sentences
+
+
+def question_names(question: str) -> set[str]:
+    """Folded proper nouns of a question: capitalised words other than the first.
+
+    >>> sorted(question_names("When was Ain al-Asad last hit by ballistic missiles?"))
+    ['asad']
+    """
+    words = re.findall(r"[^\W\d_][\w'’-]*", question)
+    capitalised = " ".join(w for w in words[1:] if (w[:1].isupper() and w.upper() != w) or ("-" in w and w.split("-")[-1][:1].isupper()))
+    return set(fold_terms(capitalised))
+
+
+def score_sentences(question: str, sentences: list[Sentence], encoder: Encoder, idf: Callable[[str], float]) -> None:
+    """Relevance of each sentence to the question, between 0 and about 1.
+
+    Meaning comes from the embedding similarity of the sentence (and of its neighbours, since a
+    date and the place it concerns are often one sentence apart). Terms come from the question's
+    words found in the sentence (full weight) or in its neighbours and title (less), weighted by
+    rarity. A sentence whose context lacks the question's names is marked, so a report about a
+    different place with the same verbs does not pass for an answer.
+    """
+    if not sentences:
+        return
+    vectors = encoder.encode([question] + [s.text for s in sentences])
+    similarity = vectors[1:] @ vectors[0]
+    # Years in a question set its time window (see ``read_intent``); they are not words to match.
+    question_terms = [t for t in fold_terms(question) if not _YEAR.fullmatch(t)]
+    weights = {term: idf(term) for term in question_terms}
+    total = sum(weights.values()) or 1.0
+    names = question_names(question)
+    folded = [with_compounds(fold_terms(s.text)) for s in sentences]
+    titles: dict[str, set[str]] = {}
+    for i, sentence in enumerate(sentences):
+        article = sentence.passage.article_id
+        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(sentences) and sentences[j].passage.article_id == article]
+        context_similarity = max((float(similarity[j]) for j in neighbours), default=0.0)
+        if article not in titles:
+            titles[article] = with_compounds(fold_terms(sentence.passage.title))
+        context = titles[article].union(*(folded[j] for j in neighbours))
+        in_sentence = covered_terms(question_terms, folded[i])
+        in_context = covered_terms(question_terms, context) - in_sentence
+        own = sum(weights[t] for t in in_sentence) / total
+        nearby = sum(weights[t] for t in in_context) / total
+        sentence.similarity = float(similarity[i])
+        sentence.names_found = names <= in_sentence | in_context | folded[i] | context
+        sentence.coverage = own + nearby
+        sentence.relevance = float(0.5 * similarity[i] + 0.15 * max(similarity[i], context_similarity) + 0.25 * own + 0.1 * nearby)
+
+
+def _in_window(event: EventDate, intent: Intent, as_of: dt.date | None) -> bool:
+    last = precision_end(event.date, event.precision)
+    if as_of and event.date > as_of:
+        return False
+    if intent.since and last < intent.since:
+        return False
+    return not (intent.until and event.date > intent.until)
+
+
+def _rank_key(event: EventDate, relevance: float, order: Order) -> tuple[float, ...]:
+    """Sort key, larger first. A coarse date is placed where it is least extreme: for "last" at
+    the start of its month or year, for "first" at its end, so "in January 2020" never beats
+    "on 8 January 2020" in either direction; then finer precision wins a tie."""
+    finer = {"day": 3, "week": 2, "month": 1, "year": 0}[event.precision]
+    if order == "last":
+        return (float(event.date.toordinal()), finer, relevance)
+    if order == "first":
+        return (-float(precision_end(event.date, event.precision).toordinal()), finer, relevance)
+    return (relevance, finer, float(event.date.toordinal()))
+
+
+#: A date-bearing sentence must itself be about the question at least this much...
+MIN_SIMILARITY = 0.3
+#: ...and hold at least this share of the question's terms (with its neighbours and title).
+MIN_COVERAGE = 0.5
+#: Reports of one event within this many days are the same event, dated by consensus.
+SAME_EVENT_DAYS = 3
+
+
+def reports_event(sentence: Sentence) -> bool:
+    """Whether a sentence reports what the question asks about, enough to date it by its dates."""
+    return sentence.names_found and sentence.similarity >= MIN_SIMILARITY and sentence.coverage >= MIN_COVERAGE
+
+
+def dated_candidates(sentences: list[Sentence], intent: Intent, as_of: dt.date | None) -> list[tuple[Sentence, EventDate]]:
+    """Sentences that report the question's event with a date in its window, first by the question's order.
+
+    For "last" and "first" every reporting sentence counts, however it is worded, and the date
+    decides. Dates a few days apart are grouped as one event, dated by the day most of its
+    reports state (weighted by relevance): an article that mentions photographs taken the day
+    after a strike does not move the strike.
+    """
+    pairs = [(s, e) for s in sentences if reports_event(s) for e in s.events if _in_window(e, intent, as_of)]
+    if not pairs or max(s.relevance for s, _ in pairs) < MIN_RELEVANCE:
+        return []
+    events = _consensus(pairs)
+    return sorted(events, key=lambda pair: _rank_key(pair[1], pair[0].relevance, intent.order), reverse=True)
+
+
+def _consensus(pairs: list[tuple[Sentence, EventDate]]) -> list[tuple[Sentence, EventDate]]:
+    """Keep, in each run of day-precise dates no more than ``SAME_EVENT_DAYS`` apart, the best-supported day."""
+    days = sorted((p for p in pairs if p[1].precision == "day"), key=lambda p: p[1].date)
+    kept = [p for p in pairs if p[1].precision != "day"]
+    group: list[tuple[Sentence, EventDate]] = []
+    for pair in [*days, None]:  # type: ignore[list-item]
+        if group and (pair is None or (pair[1].date - group[-1][1].date).days > SAME_EVENT_DAYS):
+            support: dict[dt.date, float] = {}
+            for sentence, event in group:
+                support[event.date] = support.get(event.date, 0.0) + sentence.relevance
+            winner = max(support, key=lambda day: support[day])
+            kept += [p for p in group if p[1].date == winner]
+            group = []
+        if pair is not None:
+            group.append(pair)
+    return kept
+
+
+def compose_answer(question: str, sentences: list[Sentence], intent: Intent, as_of: dt.date | None, max_citations: int = 5) -> Answer:
+    """The answer and its citations from scored sentences."""
+    if intent.when:
+        candidates = dated_candidates(sentences, intent, as_of)
+        if candidates:
+            chosen, event = candidates[0]
+            same_day = [(s, e) for s, e in candidates[1:] if e.date == event.date and e.precision == event.precision]
+            others = sorted((s for s in sentences if s is not chosen), key=lambda s: -s.relevance)
+            citations = [chosen.citation(event)] + [s.citation(e) for s, e in same_day]
+            citations += [s.citation() for s in others if reports_event(s) and s.relevance >= MIN_RELEVANCE and not _cited(s, citations)]
+            return Answer(
+                question=question,
+                answer=format_day(event.date, event.precision),
+                date=event.date.isoformat(),
+                precision=event.precision,
+                confidence=_confidence(chosen.relevance),
+                citations=_dedupe(citations)[:max_citations],
+            )
+    ranked = sorted(sentences, key=lambda s: -s.relevance)
+    if not ranked or ranked[0].relevance < MIN_RELEVANCE:
+        return Answer(question=question, answer=None, message="Nothing in the archive answers this question.")
+    best = ranked[0]
+    citations = [s.citation() for s in ranked if s.relevance >= max(MIN_RELEVANCE, best.relevance - RELEVANCE_MARGIN)]
+    message = "No passage states a date for this; the closest statements are cited." if intent.when else ""
+    return Answer(
+        question=question, answer=best.text, confidence=_confidence(best.relevance), citations=citations[:max_citations], message=message
+    )
+
+
+def build_timeline(query: str, sentences: list[Sentence], intent: Intent, as_of: dt.date | None) -> Timeline:
+    """Dated events about ``query``, oldest first; one event per day and precision, with every citation.
+
+    A coarse date ("in January 2020") that contains exactly one finer event of the timeline is
+    the same report at a lower precision, and is merged into that event.
+    """
+    candidates = dated_candidates(sentences, intent, as_of)
+    groups: dict[tuple[dt.date, Precision], list[tuple[Sentence, EventDate]]] = {}
+    for sentence, event in candidates:
+        groups.setdefault((event.date, event.precision), []).append((sentence, event))
+    order = {"day": 0, "week": 1, "month": 2, "year": 3}
+    for key in sorted(groups, key=lambda k: order[k[1]]):
+        if key[1] == "day":
+            continue
+        last = precision_end(*key)
+        inside = [k for k in groups if k != key and order[k[1]] < order[key[1]] and key[0] <= k[0] <= last]
+        if len(inside) == 1:
+            groups[inside[0]] += groups.pop(key)
+    events = []
+    for (day, precision), members in sorted(groups.items(), key=lambda item: (item[0][0], order[item[0][1]])):
+        members.sort(key=lambda pair: (pair[1].precision != precision, -pair[0].relevance))
+        citations = _dedupe([s.citation(e) for s, e in members])
+        top = members[0][0]
+        events.append(
+            TimelineEvent(date=day.isoformat(), precision=precision, quote=top.text, score=round(top.relevance, 4), citations=citations)
+        )
+    return Timeline(query=query, events=events)
+
+
+def _cited(sentence: Sentence, citations: list[Citation]) -> bool:
+    return any(c.article_id == sentence.passage.article_id and c.start == sentence.start for c in citations)
+
+
+def _dedupe(citations: list[Citation]) -> list[Citation]:
+    seen: set[tuple[str, int]] = set()
+    kept = []
+    for citation in citations:
+        if (citation.article_id, citation.start) not in seen:
+            seen.add((citation.article_id, citation.start))
+            kept.append(citation)
+    return kept
+
+
+def _confidence(relevance: float) -> float:
+    return round(float(np.clip((relevance - MIN_RELEVANCE) / (1.0 - MIN_RELEVANCE) * 0.7 + 0.3, 0.0, 1.0)), 3)

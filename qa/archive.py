@@ -1,0 +1,202 @@
+"""``Archive``: the one object that ingests, searches, answers and reports on a news archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from qa.answer import build_timeline, compose_answer, read_intent, score_sentences, sentences_of
+from qa.chunk import Chunker
+from qa.dates import extract_event_dates, parse_date
+from qa.embed import Encoder
+from qa.index import ChromaStore, ChunkRecord
+from qa.ingest import read_paths
+from qa.models import Answer, Article, IngestError, IngestReport, Passage, Stats, Timeline
+from qa.retrieve import Filters, Retriever
+from qa.settings import Settings
+
+DateLike = dt.date | str | None
+Progress = Callable[[int], None]
+
+#: Passages read per question before sentences are scored.
+ASK_DEPTH = 12
+
+
+class Archive:
+    """A news archive indexed in Chroma.
+
+    >>> archive = Archive.open("indexes/demo")  # doctest: +SKIP
+    >>> archive.ingest(["corpus"]).articles_added  # doctest: +SKIP
+    36
+    >>> archive.ask("When was Ain al-Asad last hit by ballistic missiles?").date  # doctest: +SKIP
+    '2024-01-20'
+    """
+
+    def __init__(self, store: ChromaStore, settings: Settings) -> None:
+        self.settings = settings
+        self.store = store
+        self.encoder = Encoder.shared(settings.resolved_model_dir(), settings.encode_batch_size)
+        self.retriever = Retriever(store, self.encoder)
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, settings: Settings | None = None, create: bool = True) -> Archive:
+        """Open (or, with ``create``, make) the index at ``path``; ``DATELINE_CHROMA_URL`` selects a server."""
+        settings = settings or Settings()
+        if path is not None:
+            settings = settings.model_copy(update={"index": Path(path)})
+        return cls(ChromaStore(settings.index, settings.chroma_url, create=create), settings)
+
+    # ---- ingest --------------------------------------------------------------------------
+
+    def ingest(self, sources: Iterable[str | Path | Article], progress: Progress | None = None) -> IngestReport:
+        """Index files, folders or ``Article`` objects; unchanged articles are skipped, changed ones replaced.
+
+        A bad record is reported in ``errors`` and the rest are indexed. Ctrl-C stops after the
+        batch being written, which is committed whole; ``interrupted`` says so.
+        """
+        report = IngestReport()
+        chunker = Chunker(self.encoder.tokenizer, self.settings.chunk_tokens, self.settings.overlap_tokens)
+        pending: dict[str, Article] = {}
+        try:
+            for item in self._records(sources):
+                if isinstance(item, IngestError):
+                    report.errors.append(item)
+                    continue
+                pending[item.id] = item  # a later copy of an id in the same run wins
+                if len(pending) >= 64:
+                    self._flush(pending, chunker, report, progress)
+            self._flush(pending, chunker, report, progress)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            if report.articles_added or report.articles_updated:
+                self.retriever.invalidate()
+        return report
+
+    @staticmethod
+    def _records(sources: Iterable[str | Path | Article]) -> Iterator[Article | IngestError]:
+        for source in sources:
+            if isinstance(source, Article):
+                yield source
+            else:
+                yield from read_paths([source])
+
+    def _flush(self, pending: dict[str, Article], chunker: Chunker, report: IngestReport, progress: Progress | None) -> None:
+        if not pending:
+            return
+        articles = list(pending.values())
+        pending.clear()
+        committed = self.store.committed_hashes([a.id for a in articles])
+        batch: list[tuple[Article, str]] = []
+        chunks: list[ChunkRecord] = []
+        skipped = 0
+        for article in articles:
+            content_hash = article.content_hash()
+            if committed.get(article.id) == content_hash:
+                skipped += 1
+                continue
+            if article.id in committed:
+                report.articles_updated += 1
+            else:
+                report.articles_added += 1
+            batch.append((article, content_hash))
+            published = dt.date.fromisoformat(article.published_day) if article.published_day else None
+            events = extract_event_dates(article.text, published)
+            for chunk in chunker.chunk(article.text):
+                inside = [e for e in events if chunk.start <= e.start and e.end <= chunk.end]
+                chunks.append(ChunkRecord(article, chunk.index, chunk.start, chunk.end, chunk.text, inside))
+            if len(chunks) >= self.settings.batch_chunks:
+                self._write(batch, chunks, report, progress)
+                batch, chunks = [], []
+        self._write(batch, chunks, report, progress)
+        report.articles_skipped += skipped
+        if progress and skipped:
+            progress(skipped)
+
+    def _write(self, batch: list[tuple[Article, str]], chunks: list[ChunkRecord], report: IngestReport, progress: Progress | None) -> None:
+        if not batch:
+            return
+        vectors = self.encoder.encode([c.text for c in chunks])
+        self.store.write(batch, chunks, vectors)
+        report.chunks += len(chunks)
+        if progress:
+            progress(len(batch))
+
+    # ---- questions -----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        since: DateLike = None,
+        until: DateLike = None,
+        source: str | Iterable[str] | None = None,
+        as_of: DateLike = None,
+    ) -> list[Passage]:
+        """The ``k`` passages that best match ``query``, filtered by publication day and source."""
+        return self.retriever.search(query, k, _filters(since, until, source, as_of))
+
+    def ask(
+        self,
+        question: str,
+        *,
+        as_of: DateLike = None,
+        since: DateLike = None,
+        until: DateLike = None,
+        source: str | Iterable[str] | None = None,
+        k: int = 5,
+    ) -> Answer:
+        """Answer ``question`` from the archive with verbatim citations (at most ``k``)."""
+        filters = _filters(since, until, source, as_of)
+        intent = read_intent(question)
+        sentences = self._sentences(question, filters, intent.since)
+        return compose_answer(question, sentences, intent, filters.last_day, max_citations=k)
+
+    def timeline(
+        self,
+        query: str,
+        *,
+        as_of: DateLike = None,
+        since: DateLike = None,
+        until: DateLike = None,
+        source: str | Iterable[str] | None = None,
+    ) -> Timeline:
+        """Dated events matching ``query``, oldest first, repeated reports of one day merged."""
+        filters = _filters(since, until, source, as_of)
+        intent = read_intent(query)
+        sentences = self._sentences(query, filters, intent.since, depth=ASK_DEPTH * 2)
+        return build_timeline(query, sentences, intent, filters.last_day)
+
+    def _sentences(self, question: str, filters: Filters, event_since: dt.date | None, depth: int = ASK_DEPTH):  # type: ignore[no-untyped-def]
+        if event_since and (filters.since is None or filters.since < event_since):
+            # An article published before the window cannot report an event inside it.
+            filters = Filters(since=event_since, until=filters.until, sources=filters.sources, as_of=filters.as_of)
+        passages = self.retriever.search(question, depth, filters)
+        sentences = sentences_of(passages)
+        score_sentences(question, sentences, self.encoder, self.retriever.lexical.idf)
+        return sentences
+
+    # ---- reports -------------------------------------------------------------------------
+
+    def article(self, article_id: str) -> Article | None:
+        """The stored article (full text), so a citation can be read in context."""
+        return self.store.article(article_id)
+
+    def stats(self) -> Stats:
+        articles, chunks = self.store.counts()
+        return Stats(articles=articles, chunks=chunks)
+
+
+def _filters(since: DateLike, until: DateLike, source: str | Iterable[str] | None, as_of: DateLike) -> Filters:
+    sources = (source,) if isinstance(source, str) else tuple(source or ())
+    return Filters(
+        since=parse_date(since, field="since"),
+        until=parse_date(until, field="until"),
+        sources=sources,
+        as_of=parse_date(as_of, field="as_of"),
+    )
+
+
+__all__ = ["Archive", "extract_event_dates"]

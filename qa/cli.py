@@ -1,0 +1,157 @@
+"""``dateline``: the command line, a thin mirror of ``qa.Archive``.
+
+Each command prints one JSON object with ``--json``, readable text otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from qa.errors import DatelineError
+from qa.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dateline", description="Answers over a news archive, dated and cited.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--index", type=Path, default=None, help="index folder (default: $DATELINE_INDEX or indexes/default)")
+        sub.add_argument("--chroma-url", default=None, help="use a Chroma server (chroma run) instead of a folder")
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
+        return sub
+
+    ingest = command("ingest", "index articles from files and folders")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    for name, help_text in (
+        ("ask", "answer a question with citations"),
+        ("search", "find passages"),
+        ("timeline", "dated events that match"),
+    ):
+        sub = command(name, help_text)
+        sub.add_argument("text", metavar="QUESTION" if name == "ask" else "QUERY")
+        sub.add_argument("--as-of", default=None, help="answer from what was published by this day (YYYY-MM-DD)")
+        sub.add_argument("--since", default=None, help="published on or after this day")
+        sub.add_argument("--until", default=None, help="published on or before this day")
+        sub.add_argument("--source", action="append", default=None, help="only this source (repeatable)")
+        if name != "timeline":
+            sub.add_argument("-k", type=int, default=5 if name == "ask" else 10, help="how many citations / results")
+    command("stats", "count articles and chunks")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if args.index is not None:
+        overrides["index"] = args.index
+    if args.chroma_url is not None:
+        overrides["chroma_url"] = args.chroma_url
+    settings = Settings(**overrides)
+    try:
+        return _run(args, settings)
+    except DatelineError as exc:
+        _emit_error(args, str(exc))
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.archive import Archive
+
+    if args.command == "ingest":
+        for path in args.paths:
+            if not path.exists():
+                raise DatelineError(f"{path}: no such file or folder")
+        archive = Archive.open(settings=settings, create=True)
+        report = archive.ingest(args.paths, progress=_progress_bar(args))
+        _emit(args, report, _ingest_text(report, archive.store.location))
+        if report.interrupted:
+            return 130
+        indexed = report.articles_added + report.articles_updated + report.articles_skipped
+        return 0 if indexed else 1
+    archive = Archive.open(settings=settings, create=False)
+    if args.command == "stats":
+        stats = archive.stats()
+        _emit(args, stats, f"{stats.articles} articles, {stats.chunks} chunks in {archive.store.location}")
+        return 0
+    filters = {"as_of": args.as_of, "since": args.since, "until": args.until, "source": args.source}
+    if args.command == "ask":
+        answer = archive.ask(args.text, k=args.k, **filters)
+        _emit(args, answer, _answer_text(answer))
+    elif args.command == "search":
+        passages = archive.search(args.text, k=args.k, **filters)
+        payload = {"results": [p.model_dump(mode="json") for p in passages]}
+        lines = [f"{i}. [{p.published or '?'}] {p.title} ({p.source})\n   {p.text[:300]}" for i, p in enumerate(passages, 1)]
+        _emit(args, payload, "\n".join(lines) or "No passages found.")
+    elif args.command == "timeline":
+        timeline = archive.timeline(args.text, **filters)
+        lines = [
+            f"{e.date} ({e.precision})  {e.quote}\n      {len(e.citations)} source(s): {', '.join(c.title for c in e.citations)}"
+            for e in timeline.events
+        ]
+        _emit(args, {"events": [e.model_dump(mode="json") for e in timeline.events]}, "\n".join(lines) or "No dated events found.")
+    return 0
+
+
+def _progress_bar(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    if args.json or (not sys.stderr.isatty() and not os.environ.get("DATELINE_PROGRESS")):
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(unit=" articles", desc="ingest", file=sys.stderr)
+    return bar.update
+
+
+def _emit(args: argparse.Namespace, payload: BaseModel | dict[str, Any], text: str) -> None:
+    if args.json:
+        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        print(text)
+
+
+def _emit_error(args: argparse.Namespace, message: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message}))
+    print(f"dateline: error: {message}", file=sys.stderr)
+
+
+def _ingest_text(report: Any, location: str) -> str:
+    lines = [
+        f"{report.articles_added} added, {report.articles_updated} updated, {report.articles_skipped} unchanged; "
+        f"{report.chunks} chunks written to {location}"
+    ]
+    lines += [f"  error: {e.path}:{e.line if e.line is not None else '-'}: {e.reason}" for e in report.errors]
+    if report.interrupted:
+        lines.append("Interrupted: every batch written so far is complete; run the same command again to finish.")
+    return "\n".join(lines)
+
+
+def _answer_text(answer: Any) -> str:
+    if answer.answer is None:
+        return answer.message
+    lines = [
+        f"Q: {answer.question}",
+        f"A: {answer.answer}" + (f"  (event date {answer.date})" if answer.date else ""),
+        f"   confidence {answer.confidence}",
+    ]
+    if answer.message:
+        lines.append(f"   {answer.message}")
+    for i, c in enumerate(answer.citations, 1):
+        lines.append(f"[{i}] {c.title} — {c.source or 'unknown source'}, published {c.published or 'unknown'}")
+        lines.append(f"    \u201c{c.quote}\u201d")
+        lines.append(f"    {c.url or c.article_id} (characters {c.start}-{c.end})")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,205 @@
+"""Dates: publication dates from metadata, and dates written in article text resolved to the calendar.
+
+Explicit forms ("January 8, 2020", "8 Jan 2020", "2020-01-08", "January 2020", "in 2020") are read
+with regular expressions because they are unambiguous and this runs on every sentence we ingest.
+Relative phrases ("two years ago", "last week") are handed to dateparser with the article's
+publication day as the base, which is what it does well. A year or month stays at that precision.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from functools import lru_cache
+
+import dateparser
+
+from qa.errors import BadDateError
+from qa.models import EventDate, Precision
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+_MONTH_NAMES = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTH = r"(?P<{}>(?:" + _MONTH_NAMES + r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?)"
+_DAY = r"(?P<{}>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<{}>(?:19|20)\d\d)"
+_WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+_NUM = r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+
+# Order matters: longer, more specific forms first; a span taken by one is not read again.
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("iso", re.compile(r"\b" + _YEAR.format("y") + r"-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")),
+    ("mdy", re.compile(_MONTH.format("mon") + r"\s+" + _DAY.format("d") + r",?\s+" + _YEAR.format("y") + r"\b")),
+    ("dmy", re.compile(r"\b" + _DAY.format("d") + r"\s+(?:of\s+)?" + _MONTH.format("mon") + r",?\s+" + _YEAR.format("y") + r"\b")),
+    ("my", re.compile(_MONTH.format("mon") + r"\s+(?:of\s+)?" + _YEAR.format("y") + r"\b")),
+    ("md", re.compile(_MONTH.format("mon") + r"\s+" + _DAY.format("d") + r"\b(?![:.]\d)")),
+    ("dm", re.compile(r"\b" + _DAY.format("d") + r"\s+(?:of\s+)?" + _MONTH.format("mon"))),
+    ("rel", re.compile(r"\b(?:" + _NUM + r")\s+(?:days?|weeks?|months?|years?)\s+ago\b", re.I)),
+    ("rel", re.compile(r"\b(?:last|this)\s+(?:week|month|year)\b", re.I)),
+    ("word", re.compile(r"\b(?:yesterday|today|last night|this morning|tonight)\b", re.I)),
+    ("weekday", re.compile(r"\b(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")),
+    (
+        "year",
+        re.compile(
+            r"\b(?:in|since|during|until|by|from|of|before|after|throughout|early|late|mid-|the|a|its)\s+"
+            + _YEAR.format("y")
+            + r"\b(?!-\d)",
+            re.I,
+        ),
+    ),
+]
+
+
+def parse_date(value: object, *, field: str = "date") -> dt.date | None:
+    """Read a publication or filter date: ISO strings, datetimes, or free text via dateparser.
+
+    >>> parse_date("January 21, 2024")
+    datetime.date(2024, 1, 21)
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise BadDateError(f"{field}: expected a date string, got {type(value).__name__}")
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text[:10]) if re.match(r"\d{4}-\d\d-\d\d", text) else _parse_free(text, field)
+    except ValueError as exc:
+        raise BadDateError(f"{field}: {value!r} is not a valid date ({exc})") from None
+
+
+def _parse_free(text: str, field: str) -> dt.date:
+    parsed = dateparser.parse(text, settings={"PREFER_DAY_OF_MONTH": "first", "REQUIRE_PARTS": ["year"]})
+    if parsed is None:
+        raise BadDateError(f"{field}: {text!r} is not a date (try YYYY-MM-DD)")
+    if not 1800 <= parsed.year <= 2200:
+        raise BadDateError(f"{field}: {text!r} is out of range")
+    return parsed.date()
+
+
+def _closest_year(month: int, day: int, published: dt.date) -> dt.date | None:
+    """A day written without its year is the one nearest the publication day."""
+    options = []
+    for year in (published.year - 1, published.year, published.year + 1):
+        try:
+            options.append(dt.date(year, month, day))
+        except ValueError:
+            continue
+    if not options:
+        return None
+    # Ties go to the past: news mostly reports what has happened.
+    return min(options, key=lambda d: (abs((d - published).days), d > published))
+
+
+@lru_cache(maxsize=8192)
+def _relative(phrase: str, published: dt.date) -> tuple[dt.date, Precision] | None:
+    lowered = phrase.lower()
+    base = dt.datetime.combine(published, dt.time(12))
+    if lowered in ("today", "tonight", "this morning"):
+        return published, "day"
+    if lowered in ("yesterday", "last night"):
+        return published - dt.timedelta(days=1), "day"
+    if lowered == "this week":
+        return published - dt.timedelta(days=published.weekday()), "week"
+    if lowered == "this month":
+        return published.replace(day=1), "month"
+    if lowered == "this year":
+        return dt.date(published.year, 1, 1), "year"
+    parsed = dateparser.parse(lowered, settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"})
+    if parsed is None:
+        return None
+    day = parsed.date()
+    if "week" in lowered:
+        return day - dt.timedelta(days=day.weekday()), "week"
+    if "month" in lowered:
+        return day.replace(day=1), "month"
+    if "year" in lowered:
+        return dt.date(day.year, 1, 1), "year"
+    return day, "day"
+
+
+def _weekday(name: str, published: dt.date, context: str) -> dt.date:
+    target = _WEEKDAYS[name.lower()]
+    if re.search(r"\bnext\s+$", context, re.I):
+        return published + dt.timedelta(days=(target - published.weekday()) % 7 or 7)
+    return published - dt.timedelta(days=(published.weekday() - target) % 7)
+
+
+def extract_event_dates(text: str, published: dt.date | None) -> list[EventDate]:
+    """Every date a text states, resolved against ``published``; offsets index ``text``.
+
+    >>> [(e.date.isoformat(), e.precision) for e in extract_event_dates(
+    ...     "Missiles hit the base on January 20, as in January 2020.", dt.date(2024, 1, 21))]
+    [('2024-01-20', 'day'), ('2020-01-01', 'month')]
+    """
+    found: list[EventDate] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            resolved = _resolve(kind, match, published, text)
+            if resolved is None:
+                continue
+            if kind == "year":
+                start = match.start("y")
+            taken.append((start, end))
+            found.append(EventDate(date=resolved[0], precision=resolved[1], start=start, end=end, text=text[start:end]))
+    found.sort(key=lambda e: e.start)
+    return found
+
+
+def _resolve(kind: str, match: re.Match[str], published: dt.date | None, text: str) -> tuple[dt.date, Precision] | None:
+    groups = match.groupdict()
+    month = _MONTHS[groups["mon"].rstrip(".").lower()] if groups.get("mon") else None
+    try:
+        if kind == "iso":
+            return dt.date(int(groups["y"]), int(groups["m"]), int(groups["d"])), "day"
+        if kind in ("mdy", "dmy"):
+            assert month is not None
+            return dt.date(int(groups["y"]), month, int(groups["d"])), "day"
+        if kind == "my":
+            assert month is not None
+            return dt.date(int(groups["y"]), month, 1), "month"
+        if kind == "year":
+            return dt.date(int(groups["y"]), 1, 1), "year"
+    except ValueError:
+        return None
+    if published is None:
+        return None
+    if kind in ("md", "dm"):
+        assert month is not None
+        day = _closest_year(month, int(groups["d"]), published)
+        return (day, "day") if day else None
+    if kind in ("rel", "word"):
+        return _relative(match.group(0), published)
+    if kind == "weekday":
+        return _weekday(groups["w"], published, text[max(0, match.start() - 6) : match.start()]), "day"
+    return None
+
+
+def precision_end(day: dt.date, precision: Precision) -> dt.date:
+    """The last calendar day a date of this precision can mean."""
+    if precision == "week":
+        return day + dt.timedelta(days=6)
+    if precision == "month":
+        return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    if precision == "year":
+        return dt.date(day.year, 12, 31)
+    return day
+
+
+def format_day(day: dt.date, precision: Precision) -> str:
+    """How an answer shows a date: '20 January 2024', 'January 2020', '2020', 'week of 8 January 2024'."""
+    if precision == "year":
+        return str(day.year)
+    if precision == "month":
+        return f"{calendar.month_name[day.month]} {day.year}"
+    text = f"{day.day} {calendar.month_name[day.month]} {day.year}"
+    return f"week of {text}" if precision == "week" else text

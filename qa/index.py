@@ -1,0 +1,184 @@
+"""The Chroma store: passages with our embeddings, and one record per article that commits it.
+
+Two collections. ``dateline_passages`` holds every chunk with its embedding and metadata.
+``dateline_articles`` holds one record per article (its full text, metadata and content hash).
+An article's record is written only after all of its chunks are, and search keeps a chunk only
+when its article record carries the same content hash: a crash between the two leaves chunks
+that nobody sees, and the next ingest of that article replaces them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from qa.errors import DatelineError, IndexNotFoundError
+from qa.models import Article, EventDate
+
+PASSAGES = "dateline_passages"
+ARTICLES = "dateline_articles"
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def day_number(day: dt.date) -> int:
+    """Days since 1970-01-01: what range filters compare."""
+    return (day - _EPOCH).days
+
+
+@dataclass
+class ChunkRecord:
+    """A chunk ready to write: where it is in its article and the dates it states."""
+
+    article: Article
+    index: int
+    start: int
+    end: int
+    text: str
+    events: list[EventDate]
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.article.id}#{self.index}"
+
+    def metadata(self, content_hash: str) -> dict[str, Any]:
+        meta = _article_metadata(self.article, content_hash)
+        meta.update(start=self.start, end=self.end, chunk=self.index)
+        if self.events:
+            days = sorted({day_number(e.date) for e in self.events})
+            meta.update(event_days=days, event_min=days[0], event_max=days[-1])
+            meta["events"] = json.dumps([[e.start, e.end, e.date.isoformat(), e.precision] for e in self.events])
+        return meta
+
+
+def _article_metadata(article: Article, content_hash: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "source": article.source,
+        "hash": content_hash,
+    }
+    if article.published_day:
+        meta["published"] = article.published_day
+        meta["published_day"] = day_number(dt.date.fromisoformat(article.published_day))
+    return meta
+
+
+class ChromaStore:
+    """Chroma on disk (``PersistentClient``) or a ``chroma run`` server (``HttpClient``)."""
+
+    def __init__(self, path: Path, chroma_url: str = "", create: bool = True) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if chroma_url:
+            parsed = urlparse(chroma_url)
+            try:
+                self.client = chromadb.HttpClient(
+                    host=parsed.hostname or "127.0.0.1", port=parsed.port or 8000, ssl=parsed.scheme == "https", settings=chroma_settings
+                )
+                self.client.heartbeat()
+            except Exception as exc:  # chromadb raises several unrelated types for an unreachable server
+                raise DatelineError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from None
+            self.location = f"{chroma_url} (collections {PASSAGES}, {ARTICLES})"
+        else:
+            if not create and not (path / "chroma.sqlite3").exists():
+                raise IndexNotFoundError(f"no index at {path}: run `dateline ingest PATH --index {path}` first")
+            path.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self.location = str(path)
+        names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        if not create and PASSAGES not in names:
+            raise IndexNotFoundError(f"no Dateline index at {self.location}: run `dateline ingest` first")
+        # embedding_function=None: we always pass our own vectors, Chroma never loads a model.
+        self.passages = self.client.get_or_create_collection(PASSAGES, embedding_function=None, metadata={"hnsw:space": "cosine"})
+        self.articles = self.client.get_or_create_collection(ARTICLES, embedding_function=None)
+        self.max_batch = int(self.client.get_max_batch_size())
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def committed_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """Content hash of each article already committed, by id."""
+        found: dict[str, str] = {}
+        ids = list(dict.fromkeys(article_ids))
+        for i in range(0, len(ids), self.max_batch):
+            got = self.articles.get(ids=ids[i : i + self.max_batch], include=["metadatas"])
+            for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                found[aid] = str((meta or {}).get("hash", ""))
+        return found
+
+    def write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
+        """Replace these articles' chunks, then commit each article record (the order is the point)."""
+        ids = [a.id for a, _ in articles]
+        hashes = {a.id: h for a, h in articles}
+        for i in range(0, len(ids), 100):
+            self.passages.delete(where={"article_id": {"$in": ids[i : i + 100]}})
+        for i in range(0, len(chunks), self.max_batch):
+            part = chunks[i : i + self.max_batch]
+            self.passages.add(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[i : i + len(part)],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata(hashes[c.article.id]) for c in part],
+            )
+        for i in range(0, len(articles), self.max_batch):
+            part = articles[i : i + self.max_batch]
+            self.articles.upsert(
+                ids=[a.id for a, _ in part],
+                embeddings=[[0.0] for _ in part],  # articles are looked up by id, never by vector
+                documents=[a.text for a, _ in part],
+                metadatas=[{**_article_metadata(a, h), "authors": json.dumps(a.authors)} for a, h in part],
+            )
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def query(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, str, dict[str, Any], float]]:
+        """Nearest chunks: ``(chunk_id, text, metadata, cosine similarity)``."""
+        total = self.passages.count()
+        if total == 0:
+            return []
+        result = self.passages.query(
+            query_embeddings=[vector.tolist()], n_results=min(n, total), where=where, include=["documents", "metadatas", "distances"]
+        )
+        rows = zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True)
+        return [(cid, doc, dict(meta), 1.0 - float(dist)) for cid, doc, meta, dist in rows]
+
+    def get_passages(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        got = self.passages.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        return {cid: (doc, dict(meta)) for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+
+    def iter_passages(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every chunk, paged, for building the lexical index."""
+        offset = 0
+        while True:
+            got = self.passages.get(limit=page, offset=offset, include=["documents", "metadatas"])
+            if not got["ids"]:
+                return
+            yield from zip(got["ids"], got["documents"], (dict(m) for m in got["metadatas"]), strict=True)
+            offset += len(got["ids"])
+
+    def article(self, article_id: str) -> Article | None:
+        got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        meta = got["metadatas"][0]
+        return Article(
+            id=article_id,
+            url=meta.get("url", ""),
+            title=meta.get("title", ""),
+            source=meta.get("source", ""),
+            published=meta.get("published"),
+            authors=json.loads(meta.get("authors", "[]")),
+            text=got["documents"][0],
+        )
+
+    def counts(self) -> tuple[int, int]:
+        return self.articles.count(), self.passages.count()

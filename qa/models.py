@@ -1,0 +1,123 @@
+"""What crosses module boundaries: articles, passages, citations, answers, reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Precision = Literal["day", "week", "month", "year"]
+
+
+class Article(BaseModel):
+    """One news article as read from the archive.
+
+    >>> Article(id="a1", title="T", text="Body.", published=dt.date(2024, 1, 21)).published_day
+    '2024-01-21'
+    """
+
+    id: str
+    url: str = ""
+    title: str = ""
+    published: dt.date | dt.datetime | None = None
+    source: str = ""
+    authors: list[str] = Field(default_factory=list)
+    text: str
+
+    @property
+    def published_day(self) -> str | None:
+        if self.published is None:
+            return None
+        day = self.published.date() if isinstance(self.published, dt.datetime) else self.published
+        return day.isoformat()
+
+    def content_hash(self) -> str:
+        """Changes whenever anything we index about the article changes."""
+        parts = [self.url, self.title, self.published_day or "", self.source, "\x1f".join(self.authors), self.text]
+        return hashlib.sha1("\x1e".join(parts).encode("utf-8")).hexdigest()
+
+
+class EventDate(BaseModel):
+    """A date written in an article, resolved to the calendar against its publication day."""
+
+    date: dt.date
+    precision: Precision
+    start: int
+    end: int
+    text: str
+
+
+class Passage(BaseModel):
+    """A chunk of an article, as returned by search: ``text == article.text[start:end]``."""
+
+    chunk_id: str
+    article_id: str
+    url: str = ""
+    title: str = ""
+    source: str = ""
+    published: str | None = None
+    text: str
+    start: int
+    end: int
+    score: float = 0.0
+    #: Dates this passage states, resolved at ingest; offsets index the article text.
+    events: list[EventDate] = Field(default_factory=list)
+
+
+class Citation(BaseModel):
+    """A verbatim quote: ``quote == article.text[start:end]``."""
+
+    article_id: str
+    url: str = ""
+    title: str = ""
+    published: str | None = None
+    source: str = ""
+    quote: str
+    start: int
+    end: int
+    event_date: str | None = None
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str | None
+    date: str | None = None
+    precision: Precision | None = None
+    confidence: float = 0.0
+    citations: list[Citation] = Field(default_factory=list)
+    message: str = ""
+
+
+class TimelineEvent(BaseModel):
+    date: str
+    precision: Precision
+    quote: str
+    score: float
+    citations: list[Citation]
+
+
+class Timeline(BaseModel):
+    query: str
+    events: list[TimelineEvent]
+
+
+class IngestError(BaseModel):
+    path: str
+    line: int | None
+    reason: str
+
+
+class IngestReport(BaseModel):
+    articles_added: int = 0
+    articles_updated: int = 0
+    articles_skipped: int = 0
+    chunks: int = 0
+    errors: list[IngestError] = Field(default_factory=list)
+    interrupted: bool = False
+
+
+class Stats(BaseModel):
+    articles: int
+    chunks: int

@@ -1,0 +1,188 @@
+"""Retrieval: dense (Chroma) and lexical (bm25s over folded terms) look-ups, fused by reciprocal rank.
+
+Dense search meets paraphrase; lexical search over folded terms meets the exact names and their
+other spellings (see ``qa.names``). Each ranks candidates; reciprocal rank fusion combines them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qa.embed import Encoder
+from qa.index import ChromaStore, day_number
+from qa.models import EventDate, Passage
+from qa.names import fold_terms, fold_text
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search may return: publication days (inclusive), sources, and an as-of day."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    sources: tuple[str, ...] = ()
+    as_of: dt.date | None = None
+
+    @property
+    def last_day(self) -> dt.date | None:
+        days = [d for d in (self.until, self.as_of) if d is not None]
+        return min(days) if days else None
+
+    def where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.since:
+            clauses.append({"published_day": {"$gte": day_number(self.since)}})
+        if self.last_day:
+            clauses.append({"published_day": {"$lte": day_number(self.last_day)}})
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def admits(self, meta: dict[str, Any]) -> bool:
+        day = meta.get("published_day")
+        if (self.since or self.last_day) and day is None:
+            return False
+        if self.since and day < day_number(self.since):
+            return False
+        if self.last_day and day > day_number(self.last_day):
+            return False
+        return not self.sources or meta.get("source") in self.sources
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 over folded terms of every chunk, built from the store on first use."""
+
+    chunk_ids: list[str] = field(default_factory=list)
+    metadatas: list[dict[str, Any]] = field(default_factory=list)
+    document_frequency: dict[str, int] = field(default_factory=dict)
+    bm25: Any = None
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        return self.document_frequency
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a folded term; unseen terms weigh the most."""
+        n = max(len(self.chunk_ids), 1)
+        return math.log(1.0 + (n + 0.5) / (self.document_frequency.get(term, 0) + 0.5))
+
+    @classmethod
+    def build(cls, store: ChromaStore) -> LexicalIndex:
+        import bm25s
+
+        index = cls()
+        corpus: list[list[str]] = []
+        for chunk_id, text, meta in store.iter_passages():
+            index.chunk_ids.append(chunk_id)
+            index.metadatas.append(meta)
+            terms = fold_terms(text)
+            corpus.append(terms)
+            for term in set(terms):
+                index.document_frequency[term] = index.document_frequency.get(term, 0) + 1
+        if corpus:
+            index.bm25 = bm25s.BM25()
+            index.bm25.index(corpus, show_progress=False)
+        return index
+
+    def search(self, query: str, n: int, filters: Filters) -> list[tuple[str, float]]:
+        terms = [t for t in fold_terms(query) if t in self.vocabulary]
+        if self.bm25 is None or not terms:
+            return []
+        mask = np.fromiter((filters.admits(m) for m in self.metadatas), dtype=np.float32, count=len(self.metadatas))
+        if not mask.any():
+            return []
+        n = min(n, int(mask.sum()))
+        docs, scores = self.bm25.retrieve([terms], k=n, weight_mask=mask, show_progress=False, n_threads=1)
+        return [(self.chunk_ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+
+class Retriever:
+    """Hybrid passage search over one store."""
+
+    def __init__(self, store: ChromaStore, encoder: Encoder) -> None:
+        self.store = store
+        self.encoder = encoder
+        self._lexical: LexicalIndex | None = None
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        """Forget the lexical index after the store changed; it is rebuilt on the next search."""
+        with self._lock:
+            self._lexical = None
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        with self._lock:
+            if self._lexical is None:
+                self._lexical = LexicalIndex.build(self.store)
+            return self._lexical
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, depth: int | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``query`` among those ``filters`` admits, best first."""
+        filters = filters or Filters()
+        depth = depth or max(4 * k, 40)
+        rankings: list[list[str]] = []
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        folded = fold_text(query)
+        texts = [query] + ([folded] if folded and folded != query.lower() else [])
+        for vector in self.encoder.encode(texts):
+            hits = self.store.query(vector, depth, filters.where())
+            rankings.append([cid for cid, _, _, _ in hits])
+            found.update({cid: (doc, meta) for cid, doc, meta, _ in hits})
+        lexical_hits = self.lexical.search(query, depth, filters)
+        rankings.append([cid for cid, _ in lexical_hits])
+        fused: dict[str, float] = {}
+        for ranking in rankings:
+            for rank, cid in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        missing = [cid for cid in fused if cid not in found]
+        if missing:
+            found.update(self.store.get_passages(missing))
+        ordered = sorted(fused, key=lambda cid: -fused[cid])
+        return self._committed([(cid, found[cid], fused[cid]) for cid in ordered if cid in found], k)
+
+    def _committed(self, hits: list[tuple[str, tuple[str, dict[str, Any]], float]], k: int) -> list[Passage]:
+        """Only chunks whose article record carries their hash: half-written articles stay invisible."""
+        hashes = self.store.committed_hashes([meta["article_id"] for _, (_, meta), _ in hits])
+        passages = []
+        for cid, (text, meta), score in hits:
+            if hashes.get(meta["article_id"]) != meta.get("hash"):
+                continue
+            passages.append(
+                Passage(
+                    chunk_id=cid,
+                    article_id=meta["article_id"],
+                    url=meta.get("url", ""),
+                    title=meta.get("title", ""),
+                    source=meta.get("source", ""),
+                    published=meta.get("published"),
+                    text=text,
+                    start=int(meta["start"]),
+                    end=int(meta["end"]),
+                    score=round(score, 6),
+                    events=_events(meta, text),
+                )
+            )
+            if len(passages) == k:
+                break
+        return passages
+
+
+def _events(meta: dict[str, Any], text: str) -> list[EventDate]:
+    offset = int(meta["start"])
+    return [
+        EventDate(date=dt.date.fromisoformat(day), precision=precision, start=start, end=end, text=text[start - offset : end - offset])
+        for start, end, day, precision in json.loads(meta.get("events", "[]"))
+    ]

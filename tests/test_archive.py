@@ -1,0 +1,114 @@
+"""The library end to end on a real Chroma index and the real model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from qa import Archive, Article, BadDateError, IndexNotFoundError
+from qa.ingest import read_paths
+from tests.conftest import CORPUS, HEADLINE, SEED, needs_shared
+
+
+def _texts(archive: Archive) -> dict[str, str]:
+    return {a.id: a.text for a in read_paths([CORPUS]) if isinstance(a, Article)}
+
+
+def test_headline_question_gives_the_latest_strike_with_a_verbatim_citation(corpus_archive: Archive) -> None:
+    answer = corpus_archive.ask(HEADLINE)
+    assert answer.date == "2024-01-20"
+    assert answer.precision == "day"
+    assert answer.answer == "20 January 2024"
+    first = answer.citations[0]
+    assert first.event_date == "2024-01-20"
+    assert "ballistic missiles" in first.quote and "January 20" in first.quote
+    texts = _texts(corpus_archive)
+    for citation in answer.citations:
+        assert texts[citation.article_id][citation.start : citation.end] == citation.quote
+
+
+def test_as_of_answers_from_what_was_published_by_then(corpus_archive: Archive) -> None:
+    answer = corpus_archive.ask(HEADLINE, as_of="2023-06-01")
+    assert answer.date == "2020-01-08"
+    assert all(c.published <= "2023-06-01" for c in answer.citations)
+
+
+def test_later_mentions_do_not_move_the_first_strike(corpus_archive: Archive) -> None:
+    # Articles of 2024 and 2025 recall the 2020 strike; its date stays 8 January 2020.
+    answer = corpus_archive.ask("When was Ain al-Asad first hit by ballistic missiles?")
+    assert answer.date == "2020-01-08"
+    timeline = corpus_archive.timeline("Ain al-Asad hit by ballistic missiles")
+    days = [e.date for e in timeline.events if e.precision == "day"]
+    assert days == sorted(days)
+    assert "2020-01-08" in days and "2024-01-20" in days
+    (strike_2020,) = [e for e in timeline.events if e.date == "2020-01-08"]
+    # Repeated reports merged into one event, later retrospectives among them.
+    assert len({c.article_id for c in strike_2020.citations}) >= 2
+    assert any(c.published >= "2024-01-01" for c in strike_2020.citations)
+
+
+@pytest.mark.parametrize("spelling", ["Al Asad Air Base", "al-Assad Airbase", "Ain Assad", "Al-Asad airbase", "Ain al Asad"])
+def test_spelling_variants_find_the_same_answer(corpus_archive: Archive, spelling: str) -> None:
+    assert corpus_archive.ask(f"When was {spelling} last hit by ballistic missiles?").date == "2024-01-20"
+
+
+def test_year_window_in_the_question(corpus_archive: Archive) -> None:
+    since = corpus_archive.ask("When was Ain al-Asad first hit by ballistic missiles since 2021?")
+    assert since.date == "2024-01-20"
+    during = corpus_archive.ask("When was Ain al-Asad hit by ballistic missiles in 2020?")
+    assert during.date == "2020-01-08"
+
+
+def test_unanswerable_question_says_so_without_citations(corpus_archive: Archive) -> None:
+    answer = corpus_archive.ask("Who won the 2026 Tour de France cycling race?")
+    assert answer.answer is None and answer.citations == [] and answer.message
+
+
+def test_search_filters_by_publication_day_and_source(corpus_archive: Archive) -> None:
+    everything = corpus_archive.search("missile attack on a base in Iraq", k=20)
+    assert len(everything) >= 5
+    recent = corpus_archive.search("missile attack on a base in Iraq", k=20, since="2024-01-01")
+    assert recent and all(p.published >= "2024-01-01" for p in recent)
+    window = corpus_archive.search("missile attack on a base in Iraq", k=20, since=dt.date(2020, 1, 1), until="2020-12-31")
+    assert window and all("2020" <= p.published <= "2020-12-31" for p in window)
+    post = corpus_archive.search("missile attack on a base in Iraq", k=20, source="Dateline Sample Post")
+    assert post and {p.source for p in post} == {"Dateline Sample Post"}
+    with pytest.raises(BadDateError):
+        corpus_archive.search("x", since="not a day")
+
+
+def test_reingest_is_idempotent_and_changes_replace_old_chunks(empty_archive: Archive, tmp_path: Path) -> None:
+    first = empty_archive.ingest([CORPUS / "iraq"])
+    assert first.articles_added == 10 and first.chunks >= 10
+    before = empty_archive.stats()
+    again = empty_archive.ingest([CORPUS / "iraq"])
+    assert (again.articles_added, again.articles_updated, again.articles_skipped, again.chunks) == (0, 0, 10, 0)
+    assert empty_archive.stats() == before
+
+    original = empty_archive.article("dl-2024-01-21-al-asad")
+    assert original is not None
+    changed = original.model_copy(update={"text": "A short correction: the base was not hit. " * 3})
+    report = empty_archive.ingest([changed])
+    assert report.articles_updated == 1
+    assert empty_archive.stats().articles == before.articles
+    hits = empty_archive.search("Al Asad Air Base ballistic missiles Saturday evening", k=50)
+    mine = [p for p in hits if p.article_id == changed.id]
+    assert mine and all(p.text in changed.text for p in mine)  # no stale chunk of the old text
+
+
+@needs_shared(SEED)
+def test_seed_article_answers_the_headline_question(empty_archive: Archive) -> None:
+    empty_archive.ingest([SEED, CORPUS / "world"])
+    answer = empty_archive.ask(HEADLINE)
+    assert answer.date == "2024-01-20"
+    (seed,) = [a for a in read_paths([SEED]) if isinstance(a, Article)]
+    cited = [c for c in answer.citations if c.article_id == seed.id]
+    assert cited and all(seed.text[c.start : c.end] == c.quote for c in cited)
+    assert any("Jan. 20" in c.quote or "January 20" in c.quote for c in cited)
+
+
+def test_opening_a_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="dateline ingest"):
+        Archive.open(tmp_path / "nothing-here", create=False)

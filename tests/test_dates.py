@@ -1,0 +1,79 @@
+"""Dates in text resolved to calendar days against the publication day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qa.dates import extract_event_dates, format_day, parse_date, precision_end
+from qa.errors import BadDateError
+
+PUBLISHED = dt.date(2024, 1, 21)  # a Sunday
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "precision"),
+    [
+        ("fired missiles on January 20 for the first time in two years", "2024-01-20", "day"),
+        ("at 6:30 p.m. (Baghdad time) Jan. 20, missiles were launched", "2024-01-20", "day"),
+        ("the strike on Saturday", "2024-01-20", "day"),
+        ("an attack last week", "2024-01-08", "week"),
+        ("a raid two years ago", "2022-01-01", "year"),
+        ("On January 8, 2020, Iran fired", "2020-01-08", "day"),
+        ("on 8 January 2020", "2020-01-08", "day"),
+        ("in 2020", "2020-01-01", "year"),
+        ("In January 2020, Iran fired", "2020-01-01", "month"),
+        ("the 2020 strike", "2020-01-01", "year"),
+        ("published 2024-01-20", "2024-01-20", "day"),
+        ("yesterday", "2024-01-20", "day"),
+        ("on December 30", "2023-12-30", "day"),
+    ],
+)
+def test_resolves_against_publication_day(text: str, day: str, precision: str) -> None:
+    (event,) = extract_event_dates(text, PUBLISHED)
+    assert (event.date.isoformat(), event.precision) == (day, precision)
+    assert text[event.start : event.end] == event.text
+
+
+def test_durations_and_numbers_are_not_dates() -> None:
+    for text in ("for the first time in two years", "about 1,200 people", "at 2020 hours", "Hwasong-17 flew 69 minutes"):
+        assert extract_event_dates(text, PUBLISHED) == []
+
+
+def test_without_publication_day_only_absolute_dates_resolve() -> None:
+    events = extract_event_dates("On Saturday, as on January 8, 2020, missiles hit.", None)
+    assert [e.date.isoformat() for e in events] == ["2020-01-08"]
+
+
+@given(published=st.dates(dt.date(1990, 1, 1), dt.date(2090, 12, 31)), month=st.integers(1, 12), day=st.integers(1, 28))
+def test_day_without_year_is_the_nearest_to_publication(published: dt.date, month: int, day: int) -> None:
+    name = dt.date(2000, month, 1).strftime("%B")
+    (event,) = extract_event_dates(f"It happened on {name} {day}.", published)
+    assert (event.date.month, event.date.day) == (month, day)
+    assert abs((event.date - published).days) <= 183
+
+
+@given(published=st.dates(dt.date(1990, 1, 1), dt.date(2090, 12, 31)), weekday=st.integers(0, 6))
+def test_weekday_is_the_latest_on_or_before_publication(published: dt.date, weekday: int) -> None:
+    name = dt.date(2024, 1, 1 + weekday).strftime("%A")  # 2024-01-01 is a Monday
+    (event,) = extract_event_dates(f"Missiles hit on {name}.", published)
+    assert event.date.weekday() == weekday
+    assert 0 <= (published - event.date).days <= 6
+
+
+def test_parse_date_accepts_iso_and_prose_and_rejects_nonsense() -> None:
+    assert parse_date("2024-01-21") == PUBLISHED
+    assert parse_date("January 21, 2024") == PUBLISHED
+    assert parse_date(dt.datetime(2024, 1, 21, 10)) == PUBLISHED
+    for bad in ("not a date", "2024-13-45", 42):
+        with pytest.raises(BadDateError):
+            parse_date(bad)
+
+
+def test_precision_end_and_format() -> None:
+    assert precision_end(dt.date(2020, 2, 1), "month") == dt.date(2020, 2, 29)
+    assert format_day(dt.date(2024, 1, 20), "day") == "20 January 2024"
+    assert format_day(dt.date(2020, 1, 1), "month") == "January 2020"
