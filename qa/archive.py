@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from qa.answer import build_timeline, compose_answer, read_intent, score_sentences, sentences_of
-from qa.chunk import Chunker
-from qa.dates import extract_event_dates, parse_date
+from qa.dates import parse_date
 from qa.embed import Encoder
-from qa.index import ChromaStore, ChunkRecord
+from qa.index import ChromaStore
 from qa.ingest import read_paths
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, Stats, Timeline
+from qa.pipeline import IngestPipeline, Progress
 from qa.retrieve import Filters, Retriever
 from qa.settings import Settings
 
 DateLike = dt.date | str | None
-Progress = Callable[[int], None]
 
 #: Passages read per question before sentences are scored.
 ASK_DEPTH = 12
@@ -55,23 +54,10 @@ class Archive:
         A bad record is reported in ``errors`` and the rest are indexed. Ctrl-C stops after the
         batch being written, which is committed whole; ``interrupted`` says so.
         """
-        report = IngestReport()
-        chunker = Chunker(self.encoder.tokenizer, self.settings.chunk_tokens, self.settings.overlap_tokens)
-        pending: dict[str, Article] = {}
         try:
-            for item in self._records(sources):
-                if isinstance(item, IngestError):
-                    report.errors.append(item)
-                    continue
-                pending[item.id] = item  # a later copy of an id in the same run wins
-                if len(pending) >= 64:
-                    self._flush(pending, chunker, report, progress)
-            self._flush(pending, chunker, report, progress)
-        except KeyboardInterrupt:
-            report.interrupted = True
+            report = IngestPipeline(self.store, self.encoder, self.settings).run(self._records(sources), progress)
         finally:
-            if report.articles_added or report.articles_updated:
-                self.retriever.invalidate()
+            self.retriever.invalidate()
         return report
 
     @staticmethod
@@ -81,47 +67,6 @@ class Archive:
                 yield source
             else:
                 yield from read_paths([source])
-
-    def _flush(self, pending: dict[str, Article], chunker: Chunker, report: IngestReport, progress: Progress | None) -> None:
-        if not pending:
-            return
-        articles = list(pending.values())
-        pending.clear()
-        committed = self.store.committed_hashes([a.id for a in articles])
-        batch: list[tuple[Article, str]] = []
-        chunks: list[ChunkRecord] = []
-        skipped = 0
-        for article in articles:
-            content_hash = article.content_hash()
-            if committed.get(article.id) == content_hash:
-                skipped += 1
-                continue
-            if article.id in committed:
-                report.articles_updated += 1
-            else:
-                report.articles_added += 1
-            batch.append((article, content_hash))
-            published = dt.date.fromisoformat(article.published_day) if article.published_day else None
-            events = extract_event_dates(article.text, published)
-            for chunk in chunker.chunk(article.text):
-                inside = [e for e in events if chunk.start <= e.start and e.end <= chunk.end]
-                chunks.append(ChunkRecord(article, chunk.index, chunk.start, chunk.end, chunk.text, inside))
-            if len(chunks) >= self.settings.batch_chunks:
-                self._write(batch, chunks, report, progress)
-                batch, chunks = [], []
-        self._write(batch, chunks, report, progress)
-        report.articles_skipped += skipped
-        if progress and skipped:
-            progress(skipped)
-
-    def _write(self, batch: list[tuple[Article, str]], chunks: list[ChunkRecord], report: IngestReport, progress: Progress | None) -> None:
-        if not batch:
-            return
-        vectors = self.encoder.encode([c.text for c in chunks])
-        self.store.write(batch, chunks, vectors)
-        report.chunks += len(chunks)
-        if progress:
-            progress(len(batch))
 
     # ---- questions -----------------------------------------------------------------------
 
@@ -197,6 +142,3 @@ def _filters(since: DateLike, until: DateLike, source: str | Iterable[str] | Non
         sources=sources,
         as_of=parse_date(as_of, field="as_of"),
     )
-
-
-__all__ = ["Archive", "extract_event_dates"]

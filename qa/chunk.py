@@ -35,7 +35,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     for match in _CANDIDATE_END.finditer(text):
         end = match.end()
         if match.group(0).startswith("."):
-            word = _WORD_BEFORE.search(text, 0, match.start())
+            word = _WORD_BEFORE.search(text, max(0, match.start() - 40), match.start())
             token = word.group(1).lower().rstrip(".") if word else ""
             if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
                 continue

@@ -10,6 +10,7 @@ that nobody sees, and the next ingest of that article replaces them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -44,12 +45,17 @@ class ChunkRecord:
     events: list[EventDate]
 
     @property
+    def text_hash(self) -> str:
+        """Identifies the text the model reads: equal texts share one embedding."""
+        return hashlib.sha1(self.text.encode("utf-8")).hexdigest()[:20]
+
+    @property
     def chunk_id(self) -> str:
         return f"{self.article.id}#{self.index}"
 
     def metadata(self, content_hash: str) -> dict[str, Any]:
         meta = _article_metadata(self.article, content_hash)
-        meta.update(start=self.start, end=self.end, chunk=self.index)
+        meta.update(start=self.start, end=self.end, chunk=self.index, text_hash=self.text_hash)
         if self.events:
             days = sorted({day_number(e.date) for e in self.events})
             meta.update(event_days=days, event_min=days[0], event_max=days[-1])
@@ -150,6 +156,15 @@ class ChromaStore:
         )
         rows = zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True)
         return [(cid, doc, dict(meta), 1.0 - float(dist)) for cid, doc, meta, dist in rows]
+
+    def vectors_for_text(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored embeddings of chunks with these text hashes, so a repeated text is not encoded again."""
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(text_hashes), 500):
+            got = self.passages.get(where={"text_hash": {"$in": list(text_hashes[i : i + 500])}}, include=["metadatas", "embeddings"])
+            for meta, vector in zip(got["metadatas"], got["embeddings"], strict=True):
+                found.setdefault(str(meta["text_hash"]), np.asarray(vector, dtype=np.float32))
+        return found
 
     def get_passages(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         got = self.passages.get(ids=list(chunk_ids), include=["documents", "metadatas"])
