@@ -22,7 +22,13 @@ demo: $(STAMP)
 	@echo
 	$(VENV)/bin/dateline timeline "Ain al-Asad hit by ballistic missiles" --index indexes/demo
 
-test: $(STAMP)
+# Debian's chromium for the chat page's browser tests (Playwright's own browser download cannot work here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
+
+test: $(STAMP) $(CHROMIUM)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	# pytest exits 5 when it collects nothing: a suite that ran no test has not passed.

@@ -54,11 +54,14 @@ class Archive:
         A bad record is reported in ``errors`` and the rest are indexed. Ctrl-C stops after the
         batch being written, which is committed whole; ``interrupted`` says so.
         """
+        return self.ingest_records(self._records(sources), progress)
+
+    def ingest_records(self, records: Iterable[Article | IngestError], progress: Progress | None = None) -> IngestReport:
+        """Index already-read records (``qa.ingest.read_records``); errors among them are reported as they are."""
         try:
-            report = IngestPipeline(self.store, self.encoder, self.settings).run(self._records(sources), progress)
+            return IngestPipeline(self.store, self.encoder, self.settings).run(records, progress)
         finally:
             self.retriever.invalidate()
-        return report
 
     @staticmethod
     def _records(sources: Iterable[str | Path | Article]) -> Iterator[Article | IngestError]:
@@ -94,10 +97,28 @@ class Archive:
         k: int = 5,
     ) -> Answer:
         """Answer ``question`` from the archive with verbatim citations (at most ``k``)."""
+        *_, answer = self.ask_stream(question, as_of=as_of, since=since, until=until, source=source, k=k)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        as_of: DateLike = None,
+        since: DateLike = None,
+        until: DateLike = None,
+        source: str | Iterable[str] | None = None,
+        k: int = 5,
+    ) -> Iterator[Passage | Answer]:
+        """``ask`` step by step: the passages as they are found, then the ``Answer`` last."""
         filters = _filters(since, until, source, as_of)
         intent = read_intent(question)
-        sentences = self._sentences(question, filters, intent.since)
-        return compose_answer(question, sentences, intent, filters.last_day, max_citations=k)
+        passages = self._passages(question, filters, intent.since)
+        yield from passages
+        sentences = sentences_of(passages)
+        score_sentences(question, sentences, self.encoder, self.retriever.lexical.idf)
+        yield compose_answer(question, sentences, intent, filters.last_day, max_citations=k)
 
     def timeline(
         self,
@@ -111,17 +132,15 @@ class Archive:
         """Dated events matching ``query``, oldest first, repeated reports of one day merged."""
         filters = _filters(since, until, source, as_of)
         intent = read_intent(query)
-        sentences = self._sentences(query, filters, intent.since, depth=ASK_DEPTH * 2)
+        sentences = sentences_of(self._passages(query, filters, intent.since, depth=ASK_DEPTH * 2))
+        score_sentences(query, sentences, self.encoder, self.retriever.lexical.idf)
         return build_timeline(query, sentences, intent, filters.last_day)
 
-    def _sentences(self, question: str, filters: Filters, event_since: dt.date | None, depth: int = ASK_DEPTH):  # type: ignore[no-untyped-def]
+    def _passages(self, question: str, filters: Filters, event_since: dt.date | None, depth: int = ASK_DEPTH) -> list[Passage]:
         if event_since and (filters.since is None or filters.since < event_since):
             # An article published before the window cannot report an event inside it.
             filters = Filters(since=event_since, until=filters.until, sources=filters.sources, as_of=filters.as_of)
-        passages = self.retriever.search(question, depth, filters)
-        sentences = sentences_of(passages)
-        score_sentences(question, sentences, self.encoder, self.retriever.lexical.idf)
-        return sentences
+        return self.retriever.search(question, depth, filters)
 
     # ---- reports -------------------------------------------------------------------------
 

@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         if name != "timeline":
             sub.add_argument("-k", type=int, default=5 if name == "ask" else 10, help="how many citations / results")
     command("stats", "count articles and chunks")
+    serve = command("serve", "serve the REST API and the chat page")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
     return parser
 
 
@@ -79,6 +82,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         indexed = report.articles_added + report.articles_updated + report.articles_skipped
         return 0 if indexed else 1
     archive = Archive.open(settings=settings, create=False)
+    if args.command == "serve":
+        import uvicorn
+
+        from api import create_app
+
+        uvicorn.run(create_app(archive, settings), host=args.host, port=args.port, log_level="info")
+        return 0
     if args.command == "stats":
         stats = archive.stats()
         _emit(args, stats, f"{stats.articles} articles, {stats.chunks} chunks in {archive.store.location}")

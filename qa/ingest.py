@@ -150,7 +150,13 @@ def _read_json(path: Path, content: str) -> Iterator[ReadResult]:
         yield _from_record(record, path, number if isinstance(data, list) else None)
 
 
-def _from_record(record: object, path: Path, line: int | None) -> ReadResult:
+def read_records(records: Iterable[object], origin: str) -> Iterator[ReadResult]:
+    """Articles from already-parsed JSON objects (an HTTP batch, say); errors name ``origin`` and the record number."""
+    for number, record in enumerate(records, start=1):
+        yield _from_record(record, origin, number)
+
+
+def _from_record(record: object, path: Path | str, line: int | None) -> ReadResult:
     if not isinstance(record, dict):
         return IngestError(path=str(path), line=line, reason=f"expected a JSON object, got {type(record).__name__}")
     try:

@@ -36,5 +36,14 @@ class Settings(BaseSettings):
     batch_chunks: int = 256
     encode_batch_size: int = 32
 
+    #: When set, every ``/v1`` route of the web app requires it in the ``X-API-Key`` header.
+    api_key: str = ""
+    #: Largest request body the web app reads, in bytes.
+    max_body_bytes: int = 2_000_000
+    #: Longest question or query the web app accepts, in characters.
+    max_question_chars: int = 1_000
+    #: Origins allowed by CORS, comma-separated; empty means CORS is off.
+    cors_origins: str = ""
+
     def resolved_model_dir(self) -> Path:
         return Path(self.model_dir) if self.model_dir else packaged_model_dir()

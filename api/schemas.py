@@ -1,0 +1,38 @@
+"""Request and response bodies of the REST API. Answers, passages and articles are the library's own models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from qa.models import Passage
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, description="A question in plain language.")
+    as_of: dt.date | None = Field(None, description="Answer from what had been published by this day.")
+    since: dt.date | None = Field(None, description="Only articles published on or after this day.")
+    until: dt.date | None = Field(None, description="Only articles published on or before this day.")
+    sources: list[str] | None = Field(None, description="Only these sources.")
+    k: int = Field(5, ge=1, le=20, description="Citations to return at most.")
+
+
+class SearchResults(BaseModel):
+    results: list[Passage]
+
+
+class ArticleBatch(BaseModel):
+    """Articles as JSON objects (fields as in the JSONL format); each bad one is reported, the rest indexed."""
+
+    articles: list[Any] = Field(max_length=1000)
+
+
+class Health(BaseModel):
+    status: str
+    articles: int
+
+
+class ErrorBody(BaseModel):
+    detail: str
