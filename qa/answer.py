@@ -20,6 +20,7 @@ from qa.dates import format_day, precision_end
 from qa.embed import Encoder
 from qa.models import Answer, Citation, EventDate, Passage, Precision, Timeline, TimelineEvent
 from qa.names import covered_terms, fold_terms, with_compounds
+from qa.spans import Span, SpanExtractor
 
 Order = Literal["last", "first"] | None
 
@@ -238,7 +239,14 @@ def _consensus(pairs: list[tuple[Sentence, EventDate]]) -> list[tuple[Sentence, 
     return kept
 
 
-def compose_answer(question: str, sentences: list[Sentence], intent: Intent, as_of: dt.date | None, max_citations: int = 5) -> Answer:
+def compose_answer(
+    question: str,
+    sentences: list[Sentence],
+    intent: Intent,
+    as_of: dt.date | None,
+    max_citations: int = 5,
+    spans: SpanExtractor | None = None,
+) -> Answer:
     """The answer and its citations from scored sentences."""
     if intent.when:
         candidates = dated_candidates(sentences, intent, as_of)
@@ -260,11 +268,27 @@ def compose_answer(question: str, sentences: list[Sentence], intent: Intent, as_
     if not ranked or ranked[0].relevance < MIN_RELEVANCE:
         return Answer(question=question, answer=None, message="Nothing in the archive answers this question.")
     best = ranked[0]
-    citations = [s.citation() for s in ranked if s.relevance >= max(MIN_RELEVANCE, best.relevance - RELEVANCE_MARGIN)]
+    supporting = [s for s in ranked if s.relevance >= max(MIN_RELEVANCE, best.relevance - RELEVANCE_MARGIN)]
     message = "No passage states a date for this; the closest statements are cited." if intent.when else ""
+    span = _short_answer(question, ranked[:SPAN_SENTENCES], spans) if spans and not intent.when else None
+    if span is not None:
+        source = ranked[span.sentence_index]
+        citations = [source.citation()] + [s.citation() for s in supporting if s is not source]
+        return Answer(question=question, answer=span.text, confidence=_confidence(source.relevance), citations=citations[:max_citations])
+    citations = [s.citation() for s in supporting]
     return Answer(
         question=question, answer=best.text, confidence=_confidence(best.relevance), citations=citations[:max_citations], message=message
     )
+
+
+#: Sentences, best first, that short-answer extraction reads.
+SPAN_SENTENCES = 8
+
+
+def _short_answer(question: str, ranked: list[Sentence], spans: SpanExtractor) -> Span | None:
+    wanted = spans.answer_type(question)
+    pool = [s for s in ranked if s.relevance >= MIN_RELEVANCE]
+    return spans.best_span(question, [(s.text, s.relevance) for s in pool], wanted) if wanted.extractive else None
 
 
 def build_timeline(query: str, sentences: list[Sentence], intent: Intent, as_of: dt.date | None) -> Timeline:

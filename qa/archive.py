@@ -15,6 +15,7 @@ from qa.models import Answer, Article, IngestError, IngestReport, Passage, Stats
 from qa.pipeline import IngestPipeline, Progress
 from qa.retrieve import Filters, Retriever
 from qa.settings import Settings
+from qa.spans import SpanExtractor
 
 DateLike = dt.date | str | None
 
@@ -118,7 +119,7 @@ class Archive:
         yield from passages
         sentences = sentences_of(passages)
         score_sentences(question, sentences, self.encoder, self.retriever.lexical.idf)
-        yield compose_answer(question, sentences, intent, filters.last_day, max_citations=k)
+        yield compose_answer(question, sentences, intent, filters.last_day, max_citations=k, spans=SpanExtractor.shared())
 
     def timeline(
         self,

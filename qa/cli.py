@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
         if name != "timeline":
             sub.add_argument("-k", type=int, default=5 if name == "ask" else 10, help="how many citations / results")
     command("stats", "count articles and chunks")
+    evaluate = command("eval", "score answers on a question set in the RealTime QA format")
+    evaluate.add_argument("--questions", type=Path, required=True, help="questions JSONL (id, question, as_of, answers)")
+    evaluate.add_argument("--articles", type=Path, required=True, help="articles to ingest first (skipped when already indexed)")
+    evaluate.add_argument("--baselines", type=Path, default=None, help="LLM predictions (default: baselines.jsonl beside them)")
+    evaluate.add_argument("--no-as-of", action="store_true", help="ignore each question's as_of day")
+    evaluate.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    evaluate.add_argument("--misses", type=Path, default=None, help="write every question's result as JSONL here")
     serve = command("serve", "serve the REST API and the chat page")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
@@ -81,6 +88,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 130
         indexed = report.articles_added + report.articles_updated + report.articles_skipped
         return 0 if indexed else 1
+    if args.command == "eval":
+        return _eval(args, settings)
     archive = Archive.open(settings=settings, create=False)
     if args.command == "serve":
         import uvicorn
@@ -109,6 +118,30 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             for e in timeline.events
         ]
         _emit(args, {"events": [e.model_dump(mode="json") for e in timeline.events]}, "\n".join(lines) or "No dated events found.")
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.archive import Archive
+    from qa.evaluate import evaluate, read_jsonl, table
+
+    for path in (args.questions, args.articles):
+        if not path.exists():
+            raise DatelineError(f"{path}: no such file")
+    archive = Archive.open(settings=settings, create=True)
+    report = archive.ingest([args.articles], progress=_progress_bar(args))
+    if report.errors:
+        print(f"{len(report.errors)} article record(s) could not be read; first: {report.errors[0]}", file=sys.stderr)
+    questions = read_jsonl(args.questions)[: args.limit]
+    baselines_path = args.baselines or args.questions.with_name("baselines.jsonl")
+    baselines = read_jsonl(baselines_path) if baselines_path.exists() else []
+    result = evaluate(archive, questions, baselines, use_as_of=not args.no_as_of, progress=_progress_bar(args))
+    if args.misses:
+        args.misses.write_text("".join(r.model_dump_json() + "\n" for r in result.results))
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json", by_alias=True)))
+    else:
+        print(table(result))
     return 0
 
 

