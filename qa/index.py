@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,19 +95,23 @@ class ChromaStore:
                 self.client.heartbeat()
             except Exception as exc:  # chromadb raises several unrelated types for an unreachable server
                 raise DatelineError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from None
-            self.location = f"{chroma_url} (collections {PASSAGES}, {ARTICLES})"
+            # One server holds many archives: the index name picks this one's pair of collections.
+            prefix = re.sub(r"[^A-Za-z0-9._-]", "-", path.name or "default")
+            passages, articles = f"{prefix}.{PASSAGES}", f"{prefix}.{ARTICLES}"
+            self.location = f"{chroma_url} (collections {passages}, {articles})"
         else:
             if not create and not (path / "chroma.sqlite3").exists():
                 raise IndexNotFoundError(f"no index at {path}: run `dateline ingest PATH --index {path}` first")
             path.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             self.location = str(path)
+            passages, articles = PASSAGES, ARTICLES
         names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
-        if not create and PASSAGES not in names:
+        if not create and passages not in names:
             raise IndexNotFoundError(f"no Dateline index at {self.location}: run `dateline ingest` first")
         # embedding_function=None: we always pass our own vectors, Chroma never loads a model.
-        self.passages = self.client.get_or_create_collection(PASSAGES, embedding_function=None, metadata={"hnsw:space": "cosine"})
-        self.articles = self.client.get_or_create_collection(ARTICLES, embedding_function=None)
+        self.passages = self.client.get_or_create_collection(passages, embedding_function=None, metadata={"hnsw:space": "cosine"})
+        self.articles = self.client.get_or_create_collection(articles, embedding_function=None)
         self.max_batch = int(self.client.get_max_batch_size())
 
     # ---- writing -------------------------------------------------------------------------

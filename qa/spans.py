@@ -28,7 +28,7 @@ _NOUN_TYPES: dict[str, set[str]] = {}
 for _labels, _nouns in (
     (PLACE, "city town country nation state territory region province capital island county continent location place area border"),
     (
-        ORGANISATION | {"PRODUCT", "NORP"},
+        ORGANISATION | {"PRODUCT"},
         "company firm automaker carmaker carrier airline bank league team club party organization organisation agency network "
         "retailer brand startup university manufacturer maker group union court channel publication newspaper outlet chain "
         "platform app service school studio lab laboratory exchange insurer giant conglomerate developer broadcaster",
@@ -150,7 +150,17 @@ class SpanExtractor:
 def _wh_noun(token: Any) -> Any:
     """The noun a wh-word asks about: 'which US *city*', 'what type of *fish*', 'what is the name of the virus *strain*'."""
     noun = None
-    if token.head is not token and token.head.pos_ in ("NOUN", "PROPN"):
+    # "which [US] city", "what type of": the noun right after the wh-word, whatever the parse says.
+    following = token.doc[token.i + 1 : token.i + 4]
+    for word in following:
+        if word.pos_ in ("NOUN",) and word.dep_ != "compound":
+            noun = word
+            break
+        if word.pos_ not in ("ADJ", "PROPN", "NOUN"):
+            break
+    if noun is not None:
+        pass
+    elif token.head is not token and token.head.pos_ in ("NOUN", "PROPN"):
         noun = token.head
     elif token.head.lemma_ == "be" or token.head.pos_ == "AUX":
         noun = next(
@@ -167,8 +177,23 @@ def _wh_noun(token: Any) -> Any:
     return noun
 
 
+def _extend(doc: Any, span: Any) -> Any:
+    """Grow a span over what news writes as one name: "Davos, Switzerland", "Strait of Hormuz"."""
+    end = span.end
+    while end + 1 < len(doc) and doc[end].text == "," and doc[end + 1].ent_type_ in ("GPE",) and span.label_ in PLACE:
+        nxt = next(e for e in doc.ents if e.start == end + 1) if any(e.start == end + 1 for e in doc.ents) else None
+        if nxt is None:
+            break
+        end = nxt.end
+    if end + 1 < len(doc) and doc[end].lower_ == "of" and doc[end + 1].pos_ == "PROPN" and span[-1].pos_ == "PROPN":
+        end += 1
+        while end < len(doc) and doc[end].pos_ == "PROPN":
+            end += 1
+    return doc[span.start : end] if end != span.end else span
+
+
 def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float]]:
-    found = [(ent, 1.0) for ent in doc.ents if ent.label_ in wanted.labels]
+    found = [(_extend(doc, ent), 1.0) for ent in doc.ents if ent.label_ in wanted.labels]
     # Dates and counts answer only questions that ask for them.
     unwanted = {i for ent in doc.ents if ent.label_ in (TIME | NUMBER) - wanted.labels for i in range(ent.start, ent.end)}
     if wanted.noun or not found:
@@ -179,7 +204,7 @@ def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float]]:
                 continue
             proper = any(t.pos_ == "PROPN" for t in trimmed)
             if wanted.noun:
-                found.append((trimmed, 0.8 if proper else 0.6))
+                found.append((_extend(doc, trimmed), 0.8 if proper else 0.6))
             elif proper and wanted.labels & (ORGANISATION | PERSON | PLACE):
-                found.append((trimmed, 0.5))
+                found.append((_extend(doc, trimmed), 0.5))
     return found

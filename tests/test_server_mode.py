@@ -1,0 +1,82 @@
+"""The same behaviour against a real `chroma run` server on loopback (DATELINE_CHROMA_URL / --chroma-url)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa import Archive, IndexNotFoundError, Settings
+from tests.conftest import CORPUS, HEADLINE, ROOT
+from tests.test_cli import run
+
+CHROMA = shutil.which("chroma", path=str(ROOT / ".venv" / "bin")) or shutil.which("chroma")
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    assert CHROMA, "the chroma command (from the chromadb package) is not installed"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("chroma-server")
+    log = open(folder / "server.log", "w")  # noqa: SIM115 - closed below, after the server stops
+    server = subprocess.Popen(
+        [CHROMA, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            assert server.poll() is None, (folder / "server.log").read_text()
+            assert time.monotonic() < deadline, "chroma run did not start"
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    server.wait(20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def server_archive(chroma_url: str) -> Archive:
+    archive = Archive.open(settings=Settings(index=Path("server-tests"), chroma_url=chroma_url))
+    report = archive.ingest([CORPUS])
+    assert report.articles_added >= 30 and not report.errors
+    return archive
+
+
+def test_headline_and_as_of_through_the_server(server_archive: Archive) -> None:
+    assert server_archive.ask(HEADLINE).date == "2024-01-20"
+    assert server_archive.ask(HEADLINE, as_of="2023-06-01").date == "2020-01-08"
+    assert "server-tests" in server_archive.store.location
+
+
+def test_reingest_and_filters_through_the_server(server_archive: Archive) -> None:
+    before = server_archive.stats()
+    again = server_archive.ingest([CORPUS])
+    assert again.articles_added == 0 and again.articles_skipped == before.articles and again.chunks == 0
+    assert server_archive.stats() == before
+    recent = server_archive.search("missile attack on a base in Iraq", k=10, since="2024-01-01")
+    assert recent and all(p.published >= "2024-01-01" for p in recent)
+
+
+def test_indexes_are_separate_collections_on_one_server(chroma_url: str, server_archive: Archive) -> None:
+    with pytest.raises(IndexNotFoundError):
+        Archive.open(settings=Settings(index=Path("never-made"), chroma_url=chroma_url), create=False)
+
+
+def test_cli_with_chroma_url(chroma_url: str, server_archive: Archive) -> None:
+    result = run("ask", HEADLINE, "--index", "server-tests", "--chroma-url", chroma_url, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["date"] == "2024-01-20"
+    unreachable = run("stats", "--chroma-url", "http://127.0.0.1:9", "--json")
+    assert unreachable.returncode == 2 and "cannot reach the Chroma server" in unreachable.stderr
