@@ -149,6 +149,10 @@ class Archive:
         """The stored article (full text), so a citation can be read in context."""
         return self.store.article(article_id)
 
+    def verify(self) -> list[str]:
+        """What is wrong with the index, if anything: articles missing chunks, chunks of uncommitted articles."""
+        return self.store.verify()
+
     def stats(self) -> Stats:
         articles, chunks = self.store.counts()
         return Stats(articles=articles, chunks=chunks)

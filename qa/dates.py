@@ -67,18 +67,21 @@ def parse_date(value: object, *, field: str = "date") -> dt.date | None:
     if not isinstance(value, str):
         raise BadDateError(f"{field}: expected a date string, got {type(value).__name__}")
     text = value.strip()
+    if len(text) > 100:
+        raise BadDateError(f"{field}: {text[:40]!r}... is too long to be a date")
     try:
-        return dt.date.fromisoformat(text[:10]) if re.match(r"\d{4}-\d\d-\d\d", text) else _parse_free(text, field)
+        day = dt.date.fromisoformat(text[:10]) if re.match(r"\d{4}-\d\d-\d\d", text) else _parse_free(text, field)
     except ValueError as exc:
         raise BadDateError(f"{field}: {value!r} is not a valid date ({exc})") from None
+    if not 1800 <= day.year <= 2200:
+        raise BadDateError(f"{field}: {value!r} is outside the years 1800-2200")
+    return day
 
 
 def _parse_free(text: str, field: str) -> dt.date:
     parsed = dateparser.parse(text, settings={"PREFER_DAY_OF_MONTH": "first", "REQUIRE_PARTS": ["year"]})
     if parsed is None:
         raise BadDateError(f"{field}: {text!r} is not a date (try YYYY-MM-DD)")
-    if not 1800 <= parsed.year <= 2200:
-        raise BadDateError(f"{field}: {text!r} is out of range")
     return parsed.date()
 
 

@@ -130,6 +130,9 @@ class ChromaStore:
         """Replace these articles' chunks, then commit each article record (the order is the point)."""
         ids = [a.id for a, _ in articles]
         hashes = {a.id: h for a, h in articles}
+        per_article: dict[str, int] = {}
+        for chunk in chunks:
+            per_article[chunk.article.id] = per_article.get(chunk.article.id, 0) + 1
         for i in range(0, len(ids), 100):
             self.passages.delete(where={"article_id": {"$in": ids[i : i + 100]}})
         for i in range(0, len(chunks), self.max_batch):
@@ -146,7 +149,9 @@ class ChromaStore:
                 ids=[a.id for a, _ in part],
                 embeddings=[[0.0] for _ in part],  # articles are looked up by id, never by vector
                 documents=[a.text for a, _ in part],
-                metadatas=[{**_article_metadata(a, h), "authors": json.dumps(a.authors)} for a, h in part],
+                metadatas=[
+                    {**_article_metadata(a, h), "authors": json.dumps(a.authors), "chunks": per_article.get(a.id, 0)} for a, h in part
+                ],
             )
 
     # ---- reading -------------------------------------------------------------------------
@@ -200,5 +205,35 @@ class ChromaStore:
             text=got["documents"][0],
         )
 
+    def iter_article_metadata(self, page: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
+        offset = 0
+        while True:
+            got = self.articles.get(limit=page, offset=offset, include=["metadatas"])
+            if not got["ids"]:
+                return
+            yield from zip(got["ids"], (dict(m) for m in got["metadatas"]), strict=True)
+            offset += len(got["ids"])
+
     def counts(self) -> tuple[int, int]:
-        return self.articles.count(), self.passages.count()
+        """Committed articles and their chunks (chunks of an article whose record is not written yet do not count)."""
+        articles = chunks = 0
+        for _, meta in self.iter_article_metadata():
+            articles += 1
+            chunks += int(meta.get("chunks", 0))
+        return articles, chunks
+
+    def verify(self) -> list[str]:
+        """Problems with the index, each a sentence; empty when every committed article has exactly its chunks."""
+        expected = {aid: (str(meta.get("hash")), int(meta.get("chunks", 0))) for aid, meta in self.iter_article_metadata()}
+        found: dict[str, int] = {}
+        orphans = 0
+        for _, _, meta in self.iter_passages():
+            aid = meta["article_id"]
+            if aid in expected and expected[aid][0] == meta.get("hash"):
+                found[aid] = found.get(aid, 0) + 1
+            else:
+                orphans += 1
+        problems = [f"article {aid}: {found.get(aid, 0)} of {n} chunks" for aid, (_, n) in expected.items() if found.get(aid, 0) != n]
+        if orphans:
+            problems.append(f"{orphans} chunk(s) of uncommitted articles (invisible to search; the next ingest replaces them)")
+        return problems

@@ -22,6 +22,10 @@ from qa.models import Article, IngestError
 
 ReadResult = Article | IngestError
 
+#: Limits on one record: a title or URL this long, or a text this long, is not an article.
+MAX_FIELD_CHARS = 4_000
+MAX_TEXT_CHARS = 5_000_000
+
 _SUFFIXES = (".jsonl.gz", ".jsonl", ".ndjson", ".json", ".md", ".markdown", ".txt", ".html", ".htm")
 _BYLINE = re.compile(
     r"^\s*By\s+(?P<who>.+?)(?:[,|\s]+(?P<date>(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4}|\d{4}-\d\d-\d\d).*))?$"
@@ -55,12 +59,18 @@ def build_article(record: dict[str, Any]) -> Article:
         value = record.get(name) or ""
         if not isinstance(value, str):
             raise DatelineError(f"'{name}' must be a string, got {type(value).__name__}")
+        if len(value) > MAX_FIELD_CHARS:
+            raise DatelineError(f"'{name}' is longer than {MAX_FIELD_CHARS} characters")
         fields[name] = value.strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise DatelineError(f"'text' is longer than {MAX_TEXT_CHARS} characters; split the article")
     authors = record.get("authors", record.get("author")) or []
     if isinstance(authors, str):
         authors = [authors]
-    if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
+    if not isinstance(authors, list) or not all(isinstance(a, str) and len(a) <= MAX_FIELD_CHARS for a in authors):
         raise DatelineError("'authors' must be a list of strings")
+    if record.get("id") is not None and not isinstance(record.get("id"), (str, int)):
+        raise DatelineError(f"'id' must be a string, got {type(record.get('id')).__name__}")
     published = parse_date(record.get("published", record.get("date")), field="published")
     return Article(
         id=article_id(record.get("id"), fields["url"], text),
