@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ def require_key(request: Request, settings: Annotated[Settings, Depends(get_sett
 
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
+QueryText = Annotated[str, Query(min_length=1, max_length=1000, pattern=r"\S", description="What to look for.")]
 
 
 def _query_text(settings: Settings, text: str, name: str) -> str:
@@ -85,11 +87,11 @@ def ask_stream(body: AskRequest, archive: ArchiveDep, settings: Annotated[Settin
 def search(
     archive: ArchiveDep,
     settings: Annotated[Settings, Depends(get_settings)],
-    q: Annotated[str, Query(description="What to look for.")],
+    q: QueryText,
     k: Annotated[int, Query(ge=1, le=100)] = 10,
-    since: str | None = None,
-    until: str | None = None,
-    as_of: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    as_of: dt.date | None = None,
     source: Annotated[list[str] | None, Query()] = None,
 ) -> SearchResults:
     query = _query_text(settings, q, "q")
@@ -100,16 +102,18 @@ def search(
 def timeline(
     archive: ArchiveDep,
     settings: Annotated[Settings, Depends(get_settings)],
-    q: str,
-    since: str | None = None,
-    until: str | None = None,
-    as_of: str | None = None,
+    q: QueryText,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    as_of: dt.date | None = None,
     source: Annotated[list[str] | None, Query()] = None,
 ) -> Timeline:
     return archive.timeline(_query_text(settings, q, "q"), since=since, until=until, as_of=as_of, source=source)
 
 
-@router.get("/articles/{article_id}", response_model=Article, summary="One article with its full text")
+@router.get(
+    "/articles/{article_id}", response_model=Article, summary="One article with its full text", responses={404: {"model": ErrorBody}}
+)
 def article(article_id: str, archive: ArchiveDep) -> Article:
     found = archive.article(article_id)
     if found is None:

@@ -11,7 +11,7 @@ from qa.models import Passage
 
 
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, description="A question in plain language.")
+    question: str = Field(min_length=1, max_length=1000, pattern=r"\S", description="A question in plain language.")
     as_of: dt.date | None = Field(None, description="Answer from what had been published by this day.")
     since: dt.date | None = Field(None, description="Only articles published on or after this day.")
     until: dt.date | None = Field(None, description="Only articles published on or before this day.")
