@@ -155,6 +155,7 @@ def score_sentences(question: str, sentences: list[Sentence], encoder: Encoder, 
     names = question_names(question)
     folded = [with_compounds(fold_terms(s.text)) for s in sentences]
     titles: dict[str, set[str]] = {}
+    passage_terms: dict[str, set[str]] = {}
     for i, sentence in enumerate(sentences):
         article = sentence.passage.article_id
         neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(sentences) and sentences[j].passage.article_id == article]
@@ -167,7 +168,10 @@ def score_sentences(question: str, sentences: list[Sentence], encoder: Encoder, 
         own = sum(weights[t] for t in in_sentence) / total
         nearby = sum(weights[t] for t in in_context) / total
         sentence.similarity = float(similarity[i])
-        sentence.names_found = names <= in_sentence | in_context | folded[i] | context
+        # A name stated anywhere in the passage (one chunk: one story) places its dated sentences.
+        if sentence.passage.chunk_id not in passage_terms:
+            passage_terms[sentence.passage.chunk_id] = set(fold_terms(sentence.passage.text))
+        sentence.names_found = names <= in_sentence | in_context | folded[i] | context | passage_terms[sentence.passage.chunk_id]
         sentence.coverage = own + nearby
         sentence.relevance = float(0.5 * similarity[i] + 0.15 * max(similarity[i], context_similarity) + 0.25 * own + 0.1 * nearby)
 

@@ -1,0 +1,138 @@
+"""Query latency as the index grows: search and ask, warm, with and without date filters.
+
+    python bench/query.py --chunks 10000 [--chunks 100000] [--from indexes/rtqa] [--questions 40] [--json]
+
+The chunks are real: chunk texts, metadata and embeddings copied from an index built from real
+articles (default indexes/rtqa, from `dateline eval` on ../shared/data/realtimeqa). Where N is
+larger than that index, its chunks are repeated as new articles with their embeddings perturbed
+(Gaussian noise, sigma 0.01, renormalised) -- said in the output as `synthetic_copies`. Each size
+is built once into indexes/bench-query-N and reused. Questions are the first --questions of
+RealTime QA, asked with their as-of day ("filtered") and without ("unfiltered").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa import Archive  # noqa: E402
+from qa.evaluate import read_jsonl  # noqa: E402
+
+QUESTIONS = ROOT.parent / "shared" / "data" / "realtimeqa" / "questions.jsonl"
+
+
+def build(source: Archive, target: Path, chunks: int) -> int:
+    """Copy (and, past the source's size, perturb) chunks into a fresh index; returns the copy count."""
+    archive = Archive.open(target)
+    if archive.store.passages.count() >= chunks:
+        return -1
+    rng = np.random.default_rng(0)
+    rows = source.store.passages.get(include=["documents", "metadatas", "embeddings"])
+    articles = source.store.articles.get(include=["documents", "metadatas"])
+    total = len(rows["ids"])
+    copies = 0
+    written = 0
+    while written < chunks:
+        suffix = f"~{copies}" if copies else ""
+        take = min(total, chunks - written)
+        vectors = np.asarray(rows["embeddings"][:take], dtype=np.float32)
+        if copies:
+            vectors = vectors + rng.normal(0, 0.01, vectors.shape).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        metadatas = [{**m, "article_id": m["article_id"] + suffix} for m in rows["metadatas"][:take]]
+        ids = [cid + suffix for cid in rows["ids"][:take]]
+        step = archive.store.max_batch
+        for i in range(0, take, step):
+            archive.store.passages.add(
+                ids=ids[i : i + step], embeddings=vectors[i : i + step], documents=rows["documents"][i : i + step],
+                metadatas=metadatas[i : i + step],
+            )  # fmt: skip
+        for i in range(0, len(articles["ids"]), step):
+            archive.store.articles.upsert(
+                ids=[aid + suffix for aid in articles["ids"][i : i + step]],
+                embeddings=[[0.0]] * len(articles["ids"][i : i + step]),
+                documents=articles["documents"][i : i + step],
+                metadatas=articles["metadatas"][i : i + step],
+            )
+        written += take
+        copies += 1
+    return copies - 1
+
+
+def measure(index: Path, questions: list[dict]) -> dict:
+    started = time.perf_counter()
+    archive = Archive.open(index, create=False)
+    archive.search("warm up the lexical index", k=1)
+    archive.ask(questions[0]["question"])
+    warm_seconds = time.perf_counter() - started
+    timings: dict[str, list[float]] = {}
+    for row in questions:
+        as_of = dt.date.fromisoformat(row["as_of"])
+        for label, kwargs in (("unfiltered", {}), ("filtered", {"as_of": as_of, "since": as_of - dt.timedelta(days=60)})):
+            for kind in ("search", "ask"):
+                started = time.perf_counter()
+                if kind == "search":
+                    archive.search(row["question"], k=10, **kwargs)
+                else:
+                    archive.ask(row["question"], **kwargs)
+                timings.setdefault(f"{kind}_{label}", []).append((time.perf_counter() - started) * 1000)
+    result = {"chunks": archive.store.passages.count(), "open_and_warm_s": round(warm_seconds, 1)}
+    for key, values in timings.items():
+        values.sort()
+        result[f"{key}_p50_ms"] = round(statistics.median(values), 1)
+        result[f"{key}_p95_ms"] = round(values[min(len(values) - 1, int(0.95 * len(values)))], 1)
+    kind_all = {k: sorted(v for key, vs in timings.items() if key.startswith(k) for v in vs) for k in ("search", "ask")}
+    for kind, values in kind_all.items():
+        result[f"{kind}_p50_ms"] = round(statistics.median(values), 1)
+        result[f"{kind}_p95_ms"] = round(values[min(len(values) - 1, int(0.95 * len(values)))], 1)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, action="append", default=None)
+    parser.add_argument("--from", dest="source", type=Path, default=ROOT / "indexes" / "rtqa")
+    parser.add_argument("--questions", type=int, default=40)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not (args.source / "chroma.sqlite3").exists() or not QUESTIONS.exists():
+        print(f"needs {args.source} (make it with `dateline eval`, see README) and {QUESTIONS}", file=sys.stderr)
+        return 2
+    questions = read_jsonl(QUESTIONS)[: args.questions]
+    source = Archive.open(args.source, create=False)
+    results = []
+    for chunks in args.chunks or [10_000]:
+        target = ROOT / "indexes" / f"bench-query-{chunks}"
+        started = time.perf_counter()
+        copies = build(source, target, chunks)
+        row = {"synthetic_copies": max(copies, 0), "build_s": round(time.perf_counter() - started, 1) if copies >= 0 else "reused"}
+        row.update(measure(target, questions))
+        results.append(row)
+        print(json.dumps(row))
+    out = ROOT / "bench" / "results" / f"query-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    if len(results) > 1:
+        base = results[0]
+        for row in results[1:]:
+            print(f"{row['chunks']} vs {base['chunks']} chunks: search p50 x{row['search_p50_ms'] / base['search_p50_ms']:.2f}, "
+                  f"ask p50 x{row['ask_p50_ms'] / base['ask_p50_ms']:.2f}")  # fmt: skip
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
