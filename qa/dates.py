@@ -127,10 +127,15 @@ def _relative(phrase: str, published: dt.date) -> tuple[dt.date, Precision] | No
 
 
 def _weekday(name: str, published: dt.date, context: str) -> dt.date:
+    """A bare weekday is the latest such day on or before publication, except the next day or two:
+    in Tuesday's paper "Wednesday" is tomorrow, not six days ago."""
     target = _WEEKDAYS[name.lower()]
+    ahead = (target - published.weekday()) % 7
     if re.search(r"\bnext\s+$", context, re.I):
-        return published + dt.timedelta(days=(target - published.weekday()) % 7 or 7)
-    return published - dt.timedelta(days=(published.weekday() - target) % 7)
+        return published + dt.timedelta(days=ahead or 7)
+    if re.search(r"\blast\s+$", context, re.I) or not 0 < ahead <= 2:
+        return published - dt.timedelta(days=(published.weekday() - target) % 7 or (7 if ahead == 0 and "last" in context.lower() else 0))
+    return published + dt.timedelta(days=ahead)
 
 
 def extract_event_dates(text: str, published: dt.date | None) -> list[EventDate]:

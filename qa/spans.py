@@ -91,8 +91,8 @@ class SpanExtractor:
 
     def answer_type(self, question: str) -> AnswerType:
         """
-        >>> SpanExtractor.shared().answer_type("Which US city was the center of a crackdown?")
-        AnswerType(labels=frozenset({'FAC', 'GPE', 'LOC'}), noun='city')
+        >>> sorted(SpanExtractor.shared().answer_type("Which US city was the center of a crackdown?").labels)
+        ['FAC', 'GPE', 'LOC']
         """
         lowered = question.lower()
         how = _HOW.search(lowered)
