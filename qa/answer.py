@@ -106,6 +106,12 @@ class Sentence:
             start=self.start,
             end=self.end,
             event_date=event.date.isoformat() if event else None,
+            # Exact copies of the passage hold this sentence at the same distance from their start.
+            copies=[
+                c.model_copy(update={"start": c.start + self.start - p.start, "end": c.start + self.end - p.start})
+                for c in p.copies
+                if c.exact
+            ],
         )
 
 

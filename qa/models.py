@@ -49,6 +49,20 @@ class EventDate(BaseModel):
     text: str
 
 
+class Copy(BaseModel):
+    """The same text in another article (a syndicated or republished copy): ``text == article.text[start:end]``."""
+
+    article_id: str
+    url: str = ""
+    title: str = ""
+    source: str = ""
+    published: str | None = None
+    start: int
+    end: int
+    #: The copy's text is identical to the result's, character for character (else nearly so).
+    exact: bool = False
+
+
 class Passage(BaseModel):
     """A chunk of an article, as returned by search: ``text == article.text[start:end]``."""
 
@@ -64,6 +78,8 @@ class Passage(BaseModel):
     score: float = 0.0
     #: Dates this passage states, resolved at ingest; offsets index the article text.
     events: list[EventDate] = Field(default_factory=list)
+    #: Other articles that carry this passage (near-)verbatim, collapsed into this result.
+    copies: list[Copy] = Field(default_factory=list)
 
 
 class Citation(BaseModel):
@@ -78,6 +94,8 @@ class Citation(BaseModel):
     start: int
     end: int
     event_date: str | None = None
+    #: The same sentence in other articles (syndicated copies), each verbatim at its own offsets.
+    copies: list[Copy] = Field(default_factory=list)
 
 
 class Answer(BaseModel):

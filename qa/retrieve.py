@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 
 from qa.embed import Encoder
 from qa.index import ChromaStore, day_number
-from qa.models import EventDate, Passage
+from qa.models import Copy, EventDate, Passage
 from qa.names import fold_terms, fold_text
 
 RRF_K = 60
@@ -163,7 +164,8 @@ class Retriever:
                 age = as_of - found[cid][1].get("published_day", as_of - 100_000) if cid in found else 100_000
                 fused[cid] *= 1.0 + RECENCY_BOOST * math.exp(-max(age, 0) / RECENCY_DAYS)
         ordered = sorted(fused, key=lambda cid: -fused[cid])
-        return self._committed([(cid, found[cid], fused[cid]) for cid in ordered if cid in found], k)
+        passages = self._committed([(cid, found[cid], fused[cid]) for cid in ordered if cid in found], 3 * k)
+        return collapse_copies(passages)[:k]
 
     def _committed(self, hits: list[tuple[str, tuple[str, dict[str, Any]], float]], k: int) -> list[Passage]:
         """Only chunks whose article record carries their hash: half-written articles stay invisible."""
@@ -198,3 +200,43 @@ def _events(meta: dict[str, Any], text: str) -> list[EventDate]:
         EventDate(date=dt.date.fromisoformat(day), precision=precision, start=start, end=end, text=text[start - offset : end - offset])
         for start, end, day, precision in json.loads(meta.get("events", "[]"))
     ]
+
+
+#: Passages sharing this much of their word 5-grams are copies of one text (a wire story on two sites).
+COPY_OVERLAP = 0.8
+
+
+def shingles(text: str) -> set[tuple[str, ...]]:
+    words = normalize_words(text)
+    return {tuple(words[i : i + 5]) for i in range(max(len(words) - 4, 1))}
+
+
+def normalize_words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def collapse_copies(passages: list[Passage]) -> list[Passage]:
+    """Fold syndicated copies into the best-ranked passage, keeping each copy as a source.
+
+    >>> a = Passage(chunk_id="a#0", article_id="a", text="Floods closed the port on Tuesday, officials said.", start=0, end=50)
+    >>> b = a.model_copy(update={"chunk_id": "b#0", "article_id": "b"})
+    >>> [(p.article_id, [c.article_id for c in p.copies]) for p in collapse_copies([a, b])]
+    [('a', ['b'])]
+    """
+    kept: list[tuple[Passage, set[tuple[str, ...]]]] = []
+    for passage in passages:
+        grams = shingles(passage.text)
+        for first, first_grams in kept:
+            if first.article_id != passage.article_id and _overlap(grams, first_grams) >= COPY_OVERLAP:
+                first.copies.append(
+                    Copy(article_id=passage.article_id, url=passage.url, title=passage.title, source=passage.source,
+                         published=passage.published, start=passage.start, end=passage.end, exact=passage.text == first.text)
+                )  # fmt: skip
+                break
+        else:
+            kept.append((passage, grams))
+    return [passage for passage, _ in kept]
+
+
+def _overlap(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0

@@ -112,3 +112,16 @@ def test_seed_article_answers_the_headline_question(empty_archive: Archive) -> N
 def test_opening_a_missing_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFoundError, match="dateline ingest"):
         Archive.open(tmp_path / "nothing-here", create=False)
+
+
+def test_syndicated_copies_are_collapsed_and_kept_as_sources(corpus_archive: Archive) -> None:
+    results = corpus_archive.search("Hunga Tonga volcano eruption tsunami", k=5)
+    tonga = [p for p in results if "Tonga" in p.title]
+    assert len(tonga) == 1  # two sites carried the same wire story: one result
+    (copy,) = tonga[0].copies
+    assert copy.exact and {tonga[0].article_id, copy.article_id} == {"dl-2022-01-15-tonga", "dl-2022-01-16-tonga-copy"}
+    answer = corpus_archive.ask("When did the Hunga Tonga-Hunga Ha'apai volcano erupt?")
+    assert answer.date == "2022-01-15"
+    first = answer.citations[0]
+    texts = _texts(corpus_archive)
+    assert first.copies and all(texts[c.article_id][c.start : c.end] == first.quote for c in first.copies)

@@ -93,6 +93,10 @@ function citationCard(citation, passages, index) {
   if (citation.event_date) bits.push(`states ${citation.event_date}`);
   card.append(el("p", "meta", bits.join(" · ")));
   card.append(highlighted(contextFor(citation, passages), "context"));
+  if (citation.copies && citation.copies.length) {
+    const names = citation.copies.map((c) => `${c.source || c.title || c.article_id}${c.published ? ` (${c.published})` : ""}`);
+    card.append(el("p", "meta copies", `Also carried by: ${names.join("; ")}`));
+  }
   const actions = el("div", "actions");
   const open = el("button", "link open-article", "Read in the article");
   open.type = "button";
