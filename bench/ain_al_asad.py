@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results_file import save  # noqa: E402
+
 from qa import Archive, Article  # noqa: E402
 from qa.ingest import read_paths  # noqa: E402
 from qa.names import fold_terms  # noqa: E402
@@ -81,9 +83,7 @@ def main() -> int:
         for event in timeline.events:
             print(f"  {event.date} ({event.precision})  {event.quote[:110]}  [{len(event.citations)} source(s)]")
         results["timeline"] = [{"date": e.date, "precision": e.precision, "sources": len(e.citations)} for e in timeline.events]
-    out = ROOT / "bench" / "results" / f"ain-al-asad-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    save("ain-al-asad", results)
     if args.json:
         print(json.dumps(results))
     return 0

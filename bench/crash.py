@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results_file import save  # noqa: E402
+
 from qa import Archive  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "data" / "archive" / "news-2023-2025.jsonl.gz"
@@ -87,9 +89,7 @@ def main() -> int:
         "problems_after_rerun": verify,
         "per_kill": kills,
     }
-    out = ROOT / "bench" / "results" / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    save("crash", result)
     print({k: v for k, v in result.items() if k != "per_kill"})
     if args.json:
         print(json.dumps(result))

@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results_file import save  # noqa: E402
+
 from qa import Archive, Article  # noqa: E402
 from qa.chunk import Chunker  # noqa: E402
 from qa.ingest import read_paths  # noqa: E402
@@ -68,9 +70,7 @@ def main() -> int:
         "ratio": round((report.chunks / pipeline_seconds) / (len(texts) / raw_seconds), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    out = ROOT / "bench" / "results" / f"ingest-{args.articles}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    save(f"ingest-{args.articles}", result)
     for key, value in result.items():
         print(f"{key:>26}: {value}")
     if args.json:

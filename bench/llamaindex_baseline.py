@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results_file import save  # noqa: E402
+
 from qa import Archive, Article  # noqa: E402
 from qa.evaluate import RECALL_AT, evaluate, matches, read_jsonl  # noqa: E402
 from qa.ingest import read_paths  # noqa: E402
@@ -90,9 +92,7 @@ def main() -> int:
     print(f"{'system':<22} " + " ".join(f"{'recall@' + str(k):>10}" for k in RECALL_AT) + f" {'p50 ms':>8}")
     for label, row in rows.items():
         print(f"{label:<22} " + " ".join(f"{row[f'answer_recall@{k}']:>10.3f}" for k in RECALL_AT) + f" {row['p50_ms']:>8.1f}")
-    out = ROOT / "bench" / "results" / f"llamaindex-baseline-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2) + "\n")
+    save("llamaindex-baseline", rows)
     if args.json:
         print(json.dumps(rows))
     return 0

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
+from results_file import save
 
 ROOT = Path(__file__).resolve().parent.parent
 DATELINE = str(ROOT / ".venv" / "bin" / "dateline")
@@ -154,9 +155,7 @@ def main() -> int:
         "server_rss_mb_before": round(rss_before, 1),
         "server_rss_mb_after": round(rss_after, 1),
     }
-    out = ROOT / "bench" / "results" / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    save("load", result)
     for key, value in result.items():
         print(f"{key:>26}: {value}")
     if args.json:

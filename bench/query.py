@@ -26,6 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results_file import save  # noqa: E402
+
 from qa import Archive  # noqa: E402
 from qa.evaluate import read_jsonl  # noqa: E402
 
@@ -121,9 +123,7 @@ def main() -> int:
         row.update(measure(target, questions))
         results.append(row)
         print(json.dumps(row))
-    out = ROOT / "bench" / "results" / f"query-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    save("query", results)
     if len(results) > 1:
         base = results[0]
         for row in results[1:]:

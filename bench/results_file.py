@@ -1,0 +1,18 @@
+"""Where every benchmark writes its figures: bench/results/NAME-YYYYmmdd-HHMMSS.json."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def save(name: str, figures: Any) -> Path:
+    """Write ``figures`` as JSON under bench/results/ and return the file's path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    return path
