@@ -41,6 +41,8 @@ for _labels, _nouns in (
     for _noun in _nouns.split():
         _NOUN_TYPES[_noun] = _labels
 _WH_TYPES = {"who": PERSON | ORGANISATION, "whom": PERSON, "whose": PERSON, "where": PLACE}
+#: How far (in words) from the question's words a candidate loses half its weight.
+PROXIMITY_WORDS = 8.0
 _HOW = re.compile(r"\bhow\s+(many|much|long|old|far)\b", re.I)
 
 
@@ -132,7 +134,7 @@ class SpanExtractor:
                 if not terms or set(terms) <= asked:
                     continue  # repeats the question
                 distance = min((abs(a - span.start) for a in anchors), default=12)
-                score = relevance * fit / (1.0 + distance / 8.0)
+                score = relevance * fit / (1.0 + distance / PROXIMITY_WORDS)
                 if wanted.subject and span.root.dep_ in ("nsubj", "nsubjpass"):
                     score *= 1.3
                 key = " ".join(terms)
