@@ -54,10 +54,11 @@ def build(source: Archive, target: Path, chunks: int) -> int:
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         metadatas = [{**m, "article_id": m["article_id"] + suffix} for m in rows["metadatas"][:take]]
         ids = [cid + suffix for cid in rows["ids"][:take]]
+        documents = rows["documents"][:take]
         step = archive.store.max_batch
         for i in range(0, take, step):
             archive.store.passages.add(
-                ids=ids[i : i + step], embeddings=vectors[i : i + step], documents=rows["documents"][i : i + step],
+                ids=ids[i : i + step], embeddings=vectors[i : i + step], documents=documents[i : i + step],
                 metadatas=metadatas[i : i + step],
             )  # fmt: skip
         for i in range(0, len(articles["ids"]), step):

@@ -102,7 +102,7 @@ def test_question_gets_date_citations_and_article_context(browser, server: str) 
     assert "Al Asad Air Base" in full.locator("mark").inner_text()
     assert first.locator("a.source-link").get_attribute("href").startswith("https://corpus.dateline.example/")
     OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT / "chat-page.png"), full_page=True)
+    page.screenshot(path=str(OUTPUT / "chat-page.png"))
 
     # The conversation stays: a second question is added below the first.
     page.get_by_label("Question").fill("When did the harbour festival open?")
