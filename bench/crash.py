@@ -63,25 +63,32 @@ def main() -> int:
             process.wait()
             problems: list[str] = []
             answers = None
+            failure = None
+            committed = 0
             if (index / "chroma.sqlite3").exists():
-                archive = Archive.open(index, create=False)
-                problems = [p for p in archive.verify() if p.startswith("article")]
-                answers = len(archive.search("election", k=3))
-                committed = archive.stats().articles
-            else:
-                committed = 0
+                try:
+                    archive = Archive.open(index, create=False)
+                    problems = [p for p in archive.verify() if p.startswith("article")]
+                    committed = archive.stats().articles
+                    answers = len(archive.search("election", k=3))
+                except Exception as exc:  # a store the kill left unreadable is the finding, not a crash of the bench
+                    failure = f"{type(exc).__name__}: {exc}"
             kills.append({"kill": number + 1, "after_s": round(moment, 1), "finished_first": finished_first,
-                          "committed_articles": committed, "incomplete_articles": len(problems), "search_results": answers})  # fmt: skip
-            print(
-                f"kill {number + 1:>2} at {moment:5.1f} s: {committed:>3} articles committed, {len(problems)} incomplete, search {answers}"
-            )
-        final_report = dateline("ingest", str(batch), "--index", str(index))
-        final = dateline("stats", "--index", str(index))
-        verify = Archive.open(index, create=False).verify()
+                          "committed_articles": committed, "incomplete_articles": len(problems), "search_results": answers,
+                          "failure": failure})  # fmt: skip
+            note = f"  FAILED: {failure}" if failure else ""
+            print(f"kill {number + 1:>2} at {moment:5.1f} s: {committed:>3} committed, {len(problems)} incomplete, search {answers}{note}")
+        try:
+            final_report = dateline("ingest", str(batch), "--index", str(index))
+            final = dateline("stats", "--index", str(index))
+            verify = Archive.open(index, create=False).verify()
+        except (subprocess.CalledProcessError, Exception) as exc:
+            final_report = {k: None for k in ("articles_added", "articles_updated", "articles_skipped", "chunks")}
+            final, verify = {"error": str(exc)}, [str(exc)]
     result = {
         "kills": len(kills),
         "kills_with_incomplete_articles": sum(k["incomplete_articles"] > 0 for k in kills),
-        "kills_where_search_failed": sum(k["search_results"] is None and k["committed_articles"] > 0 for k in kills),
+        "kills_leaving_index_unreadable": sum(k["failure"] is not None for k in kills),
         "clean_stats": clean,
         "after_rerun_stats": final,
         "rerun_matches_clean": final == clean,
@@ -93,7 +100,8 @@ def main() -> int:
     print({k: v for k, v in result.items() if k != "per_kill"})
     if args.json:
         print(json.dumps(result))
-    return 0 if result["rerun_matches_clean"] and not result["kills_with_incomplete_articles"] else 1
+    ok = result["rerun_matches_clean"] and not result["kills_with_incomplete_articles"] and not result["kills_leaving_index_unreadable"]
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
+from chromadb.errors import InternalError
 
 from qa.errors import DatelineError, IndexNotFoundError
 from qa.models import Article, EventDate
@@ -161,9 +162,16 @@ class ChromaStore:
         total = self.passages.count()
         if total == 0:
             return []
-        result = self.passages.query(
-            query_embeddings=[vector.tolist()], n_results=min(n, total), where=where, include=["documents", "metadatas", "distances"]
-        )
+        try:
+            result = self.passages.query(
+                query_embeddings=[vector.tolist()], n_results=min(n, total), where=where, include=["documents", "metadatas", "distances"]
+            )
+        except InternalError as exc:
+            # Seen after an ingest was killed while Chroma was persisting its vector index (see SECURITY.md).
+            raise DatelineError(
+                f"the vector index at {self.location} cannot be read ({exc}); "
+                "it was probably damaged by a process killed while writing: ingest the archive into a new index"
+            ) from None
         rows = zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True)
         return [(cid, doc, dict(meta), 1.0 - float(dist)) for cid, doc, meta, dist in rows]
 
