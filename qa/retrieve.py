@@ -56,15 +56,16 @@ class Filters:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def admits(self, meta: dict[str, Any]) -> bool:
-        day = meta.get("published_day")
-        if (self.since or self.last_day) and day is None:
-            return False
-        if self.since and day < day_number(self.since):
-            return False
-        if self.last_day and day > day_number(self.last_day):
-            return False
-        return not self.sources or meta.get("source") in self.sources
+    def mask(self, published_days: np.ndarray, sources: np.ndarray) -> np.ndarray:
+        """Which of the chunks (given their publication days, NaN when unknown, and sources) these filters admit."""
+        admitted = np.ones(len(published_days), dtype=bool)
+        if self.since:
+            admitted &= published_days >= day_number(self.since)  # NaN compares False: unknown days are out
+        if self.last_day:
+            admitted &= published_days <= day_number(self.last_day)
+        if self.sources:
+            admitted &= np.isin(sources, list(self.sources))
+        return admitted
 
 
 @dataclass
@@ -72,7 +73,9 @@ class LexicalIndex:
     """BM25 over folded terms of every chunk, built from the store on first use."""
 
     chunk_ids: list[str] = field(default_factory=list)
-    metadatas: list[dict[str, Any]] = field(default_factory=list)
+    #: Per chunk, for filtering without touching the store: publication day (NaN if unknown) and source.
+    published_days: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sources: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     document_frequency: dict[str, int] = field(default_factory=dict)
     bm25: Any = None
 
@@ -91,13 +94,18 @@ class LexicalIndex:
 
         index = cls()
         corpus: list[list[str]] = []
+        days: list[float] = []
+        sources: list[str] = []
         for chunk_id, text, meta in store.iter_passages():
             index.chunk_ids.append(chunk_id)
-            index.metadatas.append(meta)
+            days.append(float(meta.get("published_day", math.nan)))
+            sources.append(str(meta.get("source", "")))
             terms = fold_terms(text)
             corpus.append(terms)
             for term in set(terms):
                 index.document_frequency[term] = index.document_frequency.get(term, 0) + 1
+        index.published_days = np.asarray(days, dtype=np.float64)
+        index.sources = np.asarray(sources, dtype=object)
         if corpus:
             index.bm25 = bm25s.BM25()
             index.bm25.index(corpus, show_progress=False)
@@ -107,7 +115,7 @@ class LexicalIndex:
         terms = [t for t in fold_terms(query) if t in self.vocabulary]
         if self.bm25 is None or not terms:
             return []
-        mask = np.fromiter((filters.admits(m) for m in self.metadatas), dtype=np.float32, count=len(self.metadatas))
+        mask = filters.mask(self.published_days, self.sources).astype(np.float32)
         if not mask.any():
             return []
         n = min(n, int(mask.sum()))
