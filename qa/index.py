@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,37 @@ def _article_metadata(article: Article, content_hash: str) -> dict[str, Any]:
     return meta
 
 
+def _vector_index_unreadable(client: Any, path: Path) -> bool:
+    """Whether Chroma cannot open a vector segment of this folder (seen after a kill mid-write)."""
+    if not any(p.is_dir() for p in path.iterdir()):
+        return False
+    for collection in client.list_collections():
+        collection = client.get_collection(collection if isinstance(collection, str) else collection.name, embedding_function=None)
+        if collection.count() == 0:
+            continue
+        try:
+            collection.get(limit=1, include=["embeddings"])
+        except InternalError as exc:
+            if "hnsw segment reader" in str(exc):
+                return True
+            raise
+    return False
+
+
+def _drop_unpersisted_segments(path: Path) -> bool:
+    """Remove vector-segment folders whose index was never completely persisted (no index_metadata.pickle).
+
+    Everything in such a folder is also in Chroma's write-ahead log in chroma.sqlite3, from which
+    Chroma rebuilds the segment when the folder is gone.
+    """
+    dropped = False
+    for folder in path.iterdir():
+        if folder.is_dir() and (folder / "header.bin").exists() and not (folder / "index_metadata.pickle").exists():
+            shutil.rmtree(folder)
+            dropped = True
+    return dropped
+
+
 class ChromaStore:
     """Chroma on disk (``PersistentClient``) or a ``chroma run`` server (``HttpClient``)."""
 
@@ -107,6 +139,12 @@ class ChromaStore:
             self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             self.location = str(path)
             passages, articles = PASSAGES, ARTICLES
+            if _vector_index_unreadable(self.client, path) and _drop_unpersisted_segments(path):
+                # Chroma rebuilds a vector segment it finds no files for from its own write-ahead log.
+                from chromadb.api.client import SharedSystemClient
+
+                SharedSystemClient.clear_system_cache()
+                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
         if not create and passages not in names:
             raise IndexNotFoundError(f"no Dateline index at {self.location}: run `dateline ingest` first")

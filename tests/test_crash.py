@@ -74,3 +74,25 @@ def test_ctrl_c_stops_cleanly_and_says_how_far(batch: Path, tmp_path: Path) -> N
     stats = json.loads(run("stats", "--index", str(index), "--json").stdout)
     assert stats["articles"] == report["articles_added"]
     _consistent(index)
+
+
+def test_vector_segments_never_persisted_are_rebuilt_from_chromas_log(tmp_path: Path) -> None:
+    # What the repair on open relies on: a vector-segment folder without index_metadata.pickle holds
+    # nothing that Chroma's write-ahead log does not, so removing it loses no passage.
+    from qa.index import _drop_unpersisted_segments
+    from tests.conftest import CORPUS
+
+    index = tmp_path / "index"
+    archive = Archive.open(index)
+    archive.ingest([CORPUS / "iraq"])
+    before = [(p.chunk_id, p.text) for p in archive.search("Al Asad Air Base ballistic missiles", k=5)]
+    stats = archive.stats()
+    del archive
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    assert _drop_unpersisted_segments(index)
+    assert not [d for d in index.iterdir() if d.is_dir()]
+    reopened = Archive.open(index, create=False)
+    assert [(p.chunk_id, p.text) for p in reopened.search("Al Asad Air Base ballistic missiles", k=5)] == before
+    assert reopened.stats() == stats and reopened.verify() == []
