@@ -167,7 +167,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
 
     @app.get("/healthz", response_model=Health, summary="Liveness and index size")
     def healthz() -> Health:
-        return Health(status="ok", articles=archive.stats().articles)
+        return Health(status="ok", articles=archive.article_count())
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from qa.answer import build_timeline, compose_answer, read_intent, score_sentences, sentences_of
+from qa.answer import Sentence, build_timeline, compose_answer, read_intent, score_sentences, sentences_of
 from qa.dates import parse_date
 from qa.embed import Encoder
 from qa.index import ChromaStore
@@ -117,8 +117,7 @@ class Archive:
         intent = read_intent(question)
         passages = self._passages(question, filters, intent.since)
         yield from passages
-        sentences = sentences_of(passages)
-        score_sentences(question, sentences, self.encoder, self.retriever.lexical.idf)
+        sentences = self._scored_sentences(question, passages)
         yield compose_answer(question, sentences, intent, filters.last_day, max_citations=k, spans=SpanExtractor.shared())
 
     def timeline(
@@ -133,9 +132,13 @@ class Archive:
         """Dated events matching ``query``, oldest first, repeated reports of one day merged."""
         filters = _filters(since, until, source, as_of)
         intent = read_intent(query)
-        sentences = sentences_of(self._passages(query, filters, intent.since, depth=ASK_DEPTH * 2))
-        score_sentences(query, sentences, self.encoder, self.retriever.lexical.idf)
+        sentences = self._scored_sentences(query, self._passages(query, filters, intent.since, depth=ASK_DEPTH * 2))
         return build_timeline(query, sentences, intent, filters.last_day)
+
+    def _scored_sentences(self, question: str, passages: list[Passage]) -> list[Sentence]:
+        sentences = sentences_of(passages)
+        score_sentences(question, sentences, self.encoder, self.retriever.lexical.idf)
+        return sentences
 
     def _passages(self, question: str, filters: Filters, event_since: dt.date | None, depth: int = ASK_DEPTH) -> list[Passage]:
         if event_since and (filters.since is None or filters.since < event_since):
@@ -152,6 +155,10 @@ class Archive:
     def verify(self) -> list[str]:
         """What is wrong with the index, if anything: articles missing chunks, chunks of uncommitted articles."""
         return self.store.verify()
+
+    def article_count(self) -> int:
+        """How many articles are committed; cheap, unlike ``stats`` (which sums chunks over every article)."""
+        return self.store.article_count()
 
     def stats(self) -> Stats:
         articles, chunks = self.store.counts()

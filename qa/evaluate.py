@@ -12,7 +12,6 @@ import json
 import re
 import statistics
 import time
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pydantic import BaseModel, Field
 from qa.archive import Archive
 from qa.errors import DatelineError
 from qa.models import Answer, Passage
+from qa.names import strip_accents
 
 RECALL_AT = (1, 5, 10)
 
@@ -32,8 +32,7 @@ def normalize(text: str) -> str:
     >>> normalize("Nicolás  Maduro's!")
     'nicolas maduros'
     """
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = strip_accents(text).lower()
     text = re.sub(r"['’`]", "", text)
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 

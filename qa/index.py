@@ -260,6 +260,10 @@ class ChromaStore:
             yield from zip(got["ids"], (dict(m) for m in got["metadatas"]), strict=True)
             offset += len(got["ids"])
 
+    def article_count(self) -> int:
+        """Committed articles: each has exactly one record, so Chroma's own count is enough."""
+        return self.articles.count()
+
     def counts(self) -> tuple[int, int]:
         """Committed articles and their chunks (chunks of an article whose record is not written yet do not count)."""
         articles = chunks = 0

@@ -79,10 +79,6 @@ class LexicalIndex:
     document_frequency: dict[str, int] = field(default_factory=dict)
     bm25: Any = None
 
-    @property
-    def vocabulary(self) -> dict[str, int]:
-        return self.document_frequency
-
     def idf(self, term: str) -> float:
         """Inverse document frequency of a folded term; unseen terms weigh the most."""
         n = max(len(self.chunk_ids), 1)
@@ -112,7 +108,7 @@ class LexicalIndex:
         return index
 
     def search(self, query: str, n: int, filters: Filters) -> list[tuple[str, float]]:
-        terms = [t for t in fold_terms(query) if t in self.vocabulary]
+        terms = [t for t in fold_terms(query) if t in self.document_frequency]
         if self.bm25 is None or not terms:
             return []
         mask = filters.mask(self.published_days, self.sources).astype(np.float32)
