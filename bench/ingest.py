@@ -6,6 +6,13 @@ Ingests the first N articles of ../shared/data/archive/news-2023-2025.jsonl.gz i
 index (reading, chunking, date resolution, encoding, Chroma writes), then encodes the very same
 chunk texts with the bare SentenceTransformer. Prints articles, chunks, pipeline chunks/s, raw
 encoder chunks/s and their ratio; the last line is JSON with --json. Writes bench/results/.
+
+With the bench extra installed (pip install -e ".[bench]") it also runs LlamaIndex's default
+ingestion on the same articles (VectorStoreIndex over a ChromaVectorStore, default node parser,
+the same packaged model through HuggingFaceEmbedding) and reports ``vs_llamaindex``: text actually
+embedded per second, ours over theirs. The model reads at most 256 word pieces of a text, so
+LlamaIndex's 1,024-token nodes count only for what fits; word pieces are the unit for both.
+``peak_rss_mb`` is read right after our ingest, before the other runs.
 """
 
 from __future__ import annotations
@@ -32,6 +39,40 @@ from qa.ingest import read_paths  # noqa: E402
 ARCHIVE = ROOT.parent / "shared" / "data" / "archive" / "news-2023-2025.jsonl.gz"
 
 
+def llamaindex_ingest(articles: list[Article], folder: Path, chunker: Chunker, max_tokens: int) -> dict[str, float] | None:
+    """LlamaIndex's default ingestion of the same articles; None without the bench extra."""
+    try:
+        import chromadb
+        from llama_index.core import Document, Settings, StorageContext, VectorStoreIndex
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+    except ImportError:
+        print("llama-index bench extra not installed: no vs_llamaindex", file=sys.stderr)
+        return None
+    from qa.settings import packaged_model_dir
+
+    Settings.llm = None
+    Settings.embed_model = HuggingFaceEmbedding(model_name=str(packaged_model_dir()), device="cpu")
+    Settings.embed_model.get_text_embedding("warm-up")
+    client = chromadb.PersistentClient(path=str(folder))
+    store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("llamaindex"))
+    documents = [Document(text=a.text, id_=a.id, metadata={"title": a.title}) for a in articles]
+    started = time.perf_counter()
+    index = VectorStoreIndex.from_documents(documents, storage_context=StorageContext.from_defaults(vector_store=store))
+    seconds = time.perf_counter() - started
+    del index
+    # The same default node parser again, outside the timing, to count what was embedded.
+    nodes = Settings.node_parser.get_nodes_from_documents(documents)
+    # What the model actually read of each node: its first max_tokens word pieces (special tokens aside).
+    embedded = sum(min(len(chunker.token_starts(n.get_content())), max_tokens - 2) for n in nodes)
+    return {
+        "llamaindex_seconds": round(seconds, 2),
+        "llamaindex_nodes": len(nodes),
+        "llamaindex_nodes_per_s": round(len(nodes) / seconds, 2),
+        "llamaindex_embedded_tokens_per_s": round(embedded / seconds, 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=150)
@@ -49,6 +90,7 @@ def main() -> int:
         started = time.perf_counter()
         report = archive.ingest(articles)
         pipeline_seconds = time.perf_counter() - started
+        pipeline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
         chunker = Chunker(archive.encoder.tokenizer, archive.settings.chunk_tokens, archive.settings.overlap_tokens)
         texts = [chunk.text for article in articles for chunk in chunker.chunk(article.text)]
@@ -56,8 +98,10 @@ def main() -> int:
         started = time.perf_counter()
         model.encode(texts, batch_size=archive.settings.encode_batch_size, normalize_embeddings=True, show_progress_bar=False)
         raw_seconds = time.perf_counter() - started
+        llamaindex = llamaindex_ingest(articles, Path(folder) / "llamaindex", chunker, archive.encoder.model.max_seq_length)
 
     tokens = sum(len(chunker.token_starts(t)) for t in texts)
+    ours_tokens_per_s = tokens / pipeline_seconds
     result = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "articles": len(articles),
@@ -68,8 +112,12 @@ def main() -> int:
         "raw_encoder_seconds": round(raw_seconds, 2),
         "raw_encoder_chunks_per_s": round(len(texts) / raw_seconds, 2),
         "ratio": round((report.chunks / pipeline_seconds) / (len(texts) / raw_seconds), 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "embedded_tokens_per_s": round(ours_tokens_per_s, 1),
+        "peak_rss_mb": round(pipeline_rss, 1),
     }
+    if llamaindex:
+        result.update(llamaindex)
+        result["vs_llamaindex"] = round(ours_tokens_per_s / llamaindex["llamaindex_embedded_tokens_per_s"], 3)
     save(f"ingest-{args.articles}", result)
     for key, value in result.items():
         print(f"{key:>26}: {value}")

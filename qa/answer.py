@@ -8,6 +8,7 @@ and the latest (or earliest) of the relevant ones wins, dated by the event, not 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ import numpy as np
 
 from qa.chunk import split_sentences
 from qa.dates import format_day, precision_end
-from qa.embed import Encoder
 from qa.models import Answer, Citation, EventDate, Passage, Precision, Timeline, TimelineEvent
 from qa.names import covered_terms, fold_terms, with_compounds
 from qa.spans import Span, SpanExtractor
@@ -93,6 +93,9 @@ class Sentence:
     names_found: bool = True
     #: Share of the question's terms (weighted by rarity) in the sentence, its neighbours or title.
     coverage: float = 0.0
+    #: The parts of ``coverage`` in the sentence itself and only in its neighbours or title (``score_terms``).
+    own: float | None = None
+    nearby: float | None = None
 
     def citation(self, event: EventDate | None = None) -> Citation:
         p = self.passage
@@ -141,19 +144,10 @@ def question_names(question: str) -> set[str]:
     return set(fold_terms(capitalised))
 
 
-def score_sentences(question: str, sentences: list[Sentence], encoder: Encoder, idf: Callable[[str], float]) -> None:
-    """Relevance of each sentence to the question, between 0 and about 1.
-
-    Meaning comes from the embedding similarity of the sentence (and of its neighbours, since a
-    date and the place it concerns are often one sentence apart). Terms come from the question's
-    words found in the sentence (full weight) or in its neighbours and title (less), weighted by
-    rarity. A sentence whose context lacks the question's names is marked, so a report about a
-    different place with the same verbs does not pass for an answer.
-    """
-    if not sentences:
-        return
-    vectors = encoder.encode([question] + [s.text for s in sentences])
-    similarity = vectors[1:] @ vectors[0]
+def score_terms(question: str, sentences: list[Sentence], idf: Callable[[str], float]) -> None:
+    """The lexical half of ``score_sentences``: which of the question's terms and names each sentence
+    holds, itself or in its neighbours and title (weighted by rarity). It does not depend on vectors,
+    so it is computed once however many times the sentences are rescored."""
     # Years in a question set its time window (see ``read_intent``); they are not words to match.
     question_terms = [t for t in fold_terms(question) if not _YEAR.fullmatch(t)]
     weights = {term: idf(term) for term in question_terms}
@@ -164,22 +158,76 @@ def score_sentences(question: str, sentences: list[Sentence], encoder: Encoder, 
     passage_terms: dict[str, set[str]] = {}
     for i, sentence in enumerate(sentences):
         article = sentence.passage.article_id
-        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(sentences) and sentences[j].passage.article_id == article]
-        context_similarity = max((float(similarity[j]) for j in neighbours), default=0.0)
         if article not in titles:
             titles[article] = with_compounds(fold_terms(sentence.passage.title))
-        context = titles[article].union(*(folded[j] for j in neighbours))
+        context = titles[article].union(*(folded[j] for j in _neighbours(sentences, i)))
         in_sentence = covered_terms(question_terms, folded[i])
         in_context = covered_terms(question_terms, context) - in_sentence
-        own = sum(weights[t] for t in in_sentence) / total
-        nearby = sum(weights[t] for t in in_context) / total
-        sentence.similarity = float(similarity[i])
+        sentence.own = sum(weights[t] for t in in_sentence) / total
+        sentence.nearby = sum(weights[t] for t in in_context) / total
         # A name stated anywhere in the passage (one chunk: one story) places its dated sentences.
         if sentence.passage.chunk_id not in passage_terms:
             passage_terms[sentence.passage.chunk_id] = set(fold_terms(sentence.passage.text))
         sentence.names_found = names <= in_sentence | in_context | folded[i] | context | passage_terms[sentence.passage.chunk_id]
-        sentence.coverage = own + nearby
+        sentence.coverage = sentence.own + sentence.nearby
+
+
+def score_sentences(question: str, sentences: list[Sentence], similarity: np.ndarray, idf: Callable[[str], float]) -> None:
+    """Relevance of each sentence to the question, between 0 and about 1.
+
+    Meaning comes from ``similarity``, the cosine of each sentence's vector with the question's (and
+    that of its neighbours, since a date and the place it concerns are often one sentence apart).
+    Terms come from ``score_terms`` (run here unless it already ran). A sentence whose context lacks
+    the question's names is marked, so a report about a different place with the same verbs does
+    not pass for an answer.
+    """
+    if not sentences:
+        return
+    if any(s.own is None for s in sentences):
+        score_terms(question, sentences, idf)
+    for i, sentence in enumerate(sentences):
+        context_similarity = max((float(similarity[j]) for j in _neighbours(sentences, i)), default=0.0)
+        sentence.similarity = float(similarity[i])
+        own, nearby = sentence.own or 0.0, sentence.nearby or 0.0
         sentence.relevance = float(0.5 * similarity[i] + 0.15 * max(similarity[i], context_similarity) + 0.25 * own + 0.1 * nearby)
+
+
+def _neighbours(sentences: list[Sentence], i: int) -> list[int]:
+    article = sentences[i].passage.article_id
+    return [j for j in (i - 1, i + 1) if 0 <= j < len(sentences) and sentences[j].passage.article_id == article]
+
+
+#: Sentences (the best by their pooled score) encoded on their own before the final score.
+EXACT_SENTENCES = 12
+
+
+def exact_shortlist(sentences: list[Sentence], intent: Intent, as_of: dt.date | None, dated: bool) -> list[int]:
+    """Which sentences to encode on their own: the best ``EXACT_SENTENCES`` by the pooled score, and,
+    when dates decide, every sentence that could be dated as the event.
+
+    A pooled vector has read its whole chunk, so a sentence beside a report of the event scores as
+    if it were one ("veterans, speaking this week, recalled..."). Only a sentence's own encoding
+    says whether it reports the event itself; that is what dating needs.
+    """
+    best = sorted(range(len(sentences)), key=lambda i: -sentences[i].relevance)[:EXACT_SENTENCES]
+    if dated:
+        chosen = set(best)
+        best += [
+            i
+            for i, s in enumerate(sentences)
+            if i not in chosen and s.names_found and s.coverage >= MIN_COVERAGE and any(_in_window(e, intent, as_of) for e in s.events)
+        ]
+    return best
+
+
+def calibrated_similarity(pooled: np.ndarray, exact: np.ndarray, chosen: list[int]) -> np.ndarray:
+    """Own-encoding similarity where it was computed; elsewhere the pooled one, shifted by how much
+    pooled exceeded own on the chosen sentences (median), so both are on one scale."""
+    similarity = pooled.astype(np.float32, copy=True)
+    if chosen:
+        similarity -= float(np.median(pooled[chosen] - exact))
+        similarity[chosen] = exact
+    return similarity
 
 
 def _in_window(event: EventDate, intent: Intent, as_of: dt.date | None) -> bool:
@@ -295,10 +343,21 @@ def compose_answer(
 SPAN_SENTENCES = 8
 
 
+#: How fast a sentence's vote for a short answer fades as its relevance falls below the best one's.
+SPAN_TEMPERATURE = 0.2
+
+
 def _short_answer(question: str, ranked: list[Sentence], spans: SpanExtractor) -> Span | None:
+    """Candidates are voted on across the top sentences; each sentence votes with weight
+    exp((relevance - best) / SPAN_TEMPERATURE), so agreement counts among sentences about as
+    relevant as the best, and a number repeated in weaker ones ("two drones", "two years") does
+    not outvote the one the best sentence states."""
     wanted = spans.answer_type(question)
     pool = [s for s in ranked if s.relevance >= MIN_RELEVANCE]
-    return spans.best_span(question, [(s.text, s.relevance) for s in pool], wanted) if wanted.extractive else None
+    if not wanted.extractive or not pool:
+        return None
+    best = pool[0].relevance
+    return spans.best_span(question, [(s.text, math.exp((s.relevance - best) / SPAN_TEMPERATURE)) for s in pool], wanted)
 
 
 def build_timeline(query: str, sentences: list[Sentence], intent: Intent, as_of: dt.date | None) -> Timeline:

@@ -6,10 +6,22 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from qa.answer import Sentence, build_timeline, compose_answer, read_intent, score_sentences, sentences_of
+import numpy as np
+
+from qa.answer import (
+    Intent,
+    Sentence,
+    build_timeline,
+    calibrated_similarity,
+    compose_answer,
+    exact_shortlist,
+    read_intent,
+    score_sentences,
+    sentences_of,
+)
 from qa.dates import parse_date
 from qa.embed import Encoder
-from qa.index import ChromaStore
+from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, Stats, Timeline
 from qa.pipeline import IngestPipeline, Progress
@@ -117,7 +129,7 @@ class Archive:
         intent = read_intent(question)
         passages = self._passages(question, filters, intent.since)
         yield from passages
-        sentences = self._scored_sentences(question, passages)
+        sentences = self._scored_sentences(question, passages, intent, filters.last_day, dated=intent.when)
         yield compose_answer(question, sentences, intent, filters.last_day, max_citations=k, spans=SpanExtractor.shared())
 
     def timeline(
@@ -132,13 +144,44 @@ class Archive:
         """Dated events matching ``query``, oldest first, repeated reports of one day merged."""
         filters = _filters(since, until, source, as_of)
         intent = read_intent(query)
-        sentences = self._scored_sentences(query, self._passages(query, filters, intent.since, depth=ASK_DEPTH * 2))
+        passages = self._passages(query, filters, intent.since, depth=ASK_DEPTH * 2)
+        sentences = self._scored_sentences(query, passages, intent, filters.last_day, dated=True)
         return build_timeline(query, sentences, intent, filters.last_day)
 
-    def _scored_sentences(self, question: str, passages: list[Passage]) -> list[Sentence]:
+    def _scored_sentences(
+        self, question: str, passages: list[Passage], intent: Intent, as_of: dt.date | None, dated: bool
+    ) -> list[Sentence]:
+        """Score every sentence with its pooled vector, then the few that can decide the answer with
+        their own encoding (see ``qa.answer.exact_shortlist``)."""
         sentences = sentences_of(passages)
-        score_sentences(question, sentences, self.encoder, self.retriever.lexical.idf)
+        if not sentences:
+            return sentences
+        question_vector = self.encoder.encode_queries([question])[0]
+        pooled = self._sentence_vectors(sentences) @ question_vector
+        idf = self.retriever.lexical.idf
+        score_sentences(question, sentences, pooled, idf)
+        chosen = exact_shortlist(sentences, intent, as_of, dated)
+        exact = self.encoder.encode([sentences[i].text for i in chosen]) @ question_vector
+        score_sentences(question, sentences, calibrated_similarity(pooled, exact, chosen), idf)
         return sentences
+
+    def _sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
+        """Each sentence's vector, pooled at ingest from its chunk (``qa.sentence_vectors``); chunks
+        stored without them are encoded now, the same way, and the result kept."""
+        texts = {text_hash(s.passage.text): s.passage.text for s in sentences}
+        stored = self.store.sentences.get(list(texts))
+        missing = [h for h in texts if h not in stored]
+        if missing:
+            _, computed = self.encoder.encode_passages([texts[h] for h in missing])
+            fresh = list(zip(missing, computed, strict=True))
+            self.store.sentences.put(fresh)
+            stored.update(fresh)
+        rows = np.zeros((len(sentences), self.encoder.dimensions), dtype=np.float32)
+        for row, sentence in enumerate(sentences):
+            vector = stored[text_hash(sentence.passage.text)].lookup(sentence.start - sentence.passage.start)
+            if vector is not None:
+                rows[row] = vector
+        return rows
 
     def _passages(self, question: str, filters: Filters, event_since: dt.date | None, depth: int = ASK_DEPTH) -> list[Passage]:
         if event_since and (filters.since is None or filters.since < event_since):

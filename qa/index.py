@@ -25,6 +25,7 @@ from chromadb.errors import InternalError
 
 from qa.errors import DatelineError, IndexNotFoundError
 from qa.models import Article, EventDate
+from qa.sentence_vectors import SentenceVectorStore
 
 PASSAGES = "dateline_passages"
 ARTICLES = "dateline_articles"
@@ -49,8 +50,7 @@ class ChunkRecord:
 
     @property
     def text_hash(self) -> str:
-        """Identifies the text the model reads: equal texts share one embedding."""
-        return hashlib.sha1(self.text.encode("utf-8")).hexdigest()[:20]
+        return text_hash(self.text)
 
     @property
     def chunk_id(self) -> str:
@@ -64,6 +64,11 @@ class ChunkRecord:
             meta.update(event_days=days, event_min=days[0], event_max=days[-1])
             meta["events"] = json.dumps([[e.start, e.end, e.date.isoformat(), e.precision] for e in self.events])
         return meta
+
+
+def text_hash(text: str) -> str:
+    """Identifies the text the model reads: equal texts share one embedding and one set of sentence vectors."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
 
 
 def _article_metadata(article: Article, content_hash: str) -> dict[str, Any]:
@@ -152,6 +157,8 @@ class ChromaStore:
         self.passages = self.client.get_or_create_collection(passages, embedding_function=None, metadata={"hnsw:space": "cosine"})
         self.articles = self.client.get_or_create_collection(articles, embedding_function=None)
         self.max_batch = int(self.client.get_max_batch_size())
+        # Beside Chroma's files (in server mode, in the local folder of that name): see qa.sentence_vectors.
+        self.sentences = SentenceVectorStore(path)
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -195,23 +202,20 @@ class ChromaStore:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def query(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, str, dict[str, Any], float]]:
-        """Nearest chunks: ``(chunk_id, text, metadata, cosine similarity)``."""
+    def query_ids(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        """Nearest chunks, ids and scores only (texts are read once, for the fused top): ``(chunk_id, cosine similarity)``."""
         total = self.passages.count()
         if total == 0:
             return []
         try:
-            result = self.passages.query(
-                query_embeddings=[vector.tolist()], n_results=min(n, total), where=where, include=["documents", "metadatas", "distances"]
-            )
+            result = self.passages.query(query_embeddings=[vector.tolist()], n_results=min(n, total), where=where, include=["distances"])
         except InternalError as exc:
             # Seen after an ingest was killed while Chroma was persisting its vector index (see SECURITY.md).
             raise DatelineError(
                 f"the vector index at {self.location} cannot be read ({exc}); "
                 "it was probably damaged by a process killed while writing: ingest the archive into a new index"
             ) from None
-        rows = zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True)
-        return [(cid, doc, dict(meta), 1.0 - float(dist)) for cid, doc, meta, dist in rows]
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def vectors_for_text(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored embeddings of chunks with these text hashes, so a repeated text is not encoded again."""

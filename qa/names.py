@@ -27,6 +27,8 @@ _APOSTROPHES = re.compile(r"['’ʼʿʾ`´]")
 
 
 def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

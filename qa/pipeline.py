@@ -3,7 +3,8 @@
 On two cores the encoder is the wall, so everything else runs beside it: one thread reads
 articles, skips unchanged ones, chunks them and resolves their dates; the calling thread
 encodes; one thread writes finished batches to Chroma. Chunks whose text was already embedded
-(syndicated copies, boilerplate) reuse the stored vector instead of being encoded again.
+(syndicated copies, boilerplate) reuse the stored vector instead of being encoded again. The same
+forward pass gives each sentence of a chunk its vector (``qa.sentence_vectors``), for answering.
 
 Each batch is written whole (chunks first, then the article records that commit them), so
 stopping at any moment leaves only complete articles visible.
@@ -24,6 +25,7 @@ from qa.dates import extract_event_dates
 from qa.embed import Encoder
 from qa.index import ChromaStore, ChunkRecord
 from qa.models import Article, IngestError, IngestReport
+from qa.sentence_vectors import SentenceVectors
 from qa.settings import Settings
 
 Progress = Callable[[int], None]
@@ -39,6 +41,7 @@ class Batch:
     chunks: list[ChunkRecord] = field(default_factory=list)
     skipped: int = 0
     vectors: np.ndarray | None = None
+    sentences: list[tuple[str, SentenceVectors]] = field(default_factory=list)
 
 
 class IngestPipeline:
@@ -149,11 +152,14 @@ class IngestPipeline:
         for chunk in batch.chunks:
             by_hash.setdefault(chunk.text_hash, len(by_hash))
         known = self.store.vectors_for_text(list(by_hash))
-        todo = [h for h in by_hash if h not in known]
+        with_sentences = self.store.sentences.has([h for h in by_hash if h in known])
+        # A text stored before sentence vectors existed is encoded again, once, to get them.
+        todo = [h for h in by_hash if h not in known or h not in with_sentences]
         texts = {c.text_hash: c.text for c in batch.chunks}
-        fresh = dict(zip(todo, self.encoder.encode([texts[h] for h in todo]), strict=True))
-        rows = {**known, **fresh}
+        vectors, sentences = self.encoder.encode_passages([texts[h] for h in todo])
+        rows = {**known, **dict(zip(todo, vectors, strict=True))}
         batch.vectors = np.stack([rows[c.text_hash] for c in batch.chunks]).astype(np.float32)
+        batch.sentences = list(zip(todo, sentences, strict=True))
 
     # ---- stage 3: write whole batches ------------------------------------------------------
 
@@ -164,6 +170,7 @@ class IngestPipeline:
                 continue
             if item.articles:
                 assert item.vectors is not None
+                self.store.sentences.put(item.sentences)  # before the chunks: a crash leaves only unused rows
                 self.store.write(item.articles, item.chunks, item.vectors)
             report = self.report
             report.chunks += len(item.chunks)

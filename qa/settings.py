@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     overlap_tokens: int = 48
     #: Chunks encoded and written per batch during ingest.
     batch_chunks: int = 256
-    encode_batch_size: int = 32
+    #: Texts per forward pass. Small batches stay in the CPU's caches: on two cores 8 chunks per pass
+    #: encode about 1.2 times as fast as 32 (bench/encode_batch.py).
+    encode_batch_size: int = 8
 
     #: When set, every ``/v1`` route of the web app requires it in the ``X-API-Key`` header.
     api_key: str = ""

@@ -43,6 +43,8 @@ for _labels, _nouns in (
 _WH_TYPES = {"who": PERSON | ORGANISATION, "whom": PERSON, "whose": PERSON, "where": PLACE}
 #: How far (in words) from the question's words a candidate loses half its weight.
 PROXIMITY_WORDS = 8.0
+#: Weight of an entity of a label the question admits but does not want first.
+SECONDARY_FIT = 0.7
 _HOW = re.compile(r"\bhow\s+(many|much|long|old|far)\b", re.I)
 
 
@@ -54,6 +56,11 @@ class AnswerType:
     labels: frozenset[str]
     noun: str | None = None
     subject: bool = False
+    #: Labels that answer it best ("who" wants a person first, an organisation next); empty: all of ``labels``.
+    primary: frozenset[str] = frozenset()
+
+    def fit(self, label: str) -> float:
+        return 1.0 if not self.primary or label in self.primary else SECONDARY_FIT
 
     @property
     def extractive(self) -> bool:
@@ -109,13 +116,14 @@ class SpanExtractor:
                 head = _wh_noun(token)
                 if head is not None:
                     labels = _NOUN_TYPES.get(head.lower_.rstrip("s"), _NOUN_TYPES.get(head.lower_, set()))
-                    if word == "who":
-                        labels = labels or _WH_TYPES["who"]  # "who is the chief executive": a person, whatever the title
                     subject = head.dep_ in ("nsubj", "nsubjpass")
+                    if word == "who" and not labels:
+                        # "who is the chief executive": a person, whatever the title
+                        return AnswerType(frozenset(_WH_TYPES["who"]), subject=subject, primary=frozenset(PERSON))
                     return AnswerType(frozenset(labels), noun=None if labels else head.lower_, subject=subject)
         for word, labels in _WH_TYPES.items():
             if re.search(rf"\b{word}\b", lowered):
-                return AnswerType(frozenset(labels))
+                return AnswerType(frozenset(labels), primary=frozenset(PERSON) if word == "who" else frozenset())
         return AnswerType(frozenset())
 
     def best_span(self, question: str, sentences: list[tuple[str, float]], wanted: AnswerType) -> Span | None:
@@ -195,7 +203,7 @@ def _extend(doc: Any, span: Any) -> Any:
 
 
 def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float]]:
-    found = [(_extend(doc, ent), 1.0) for ent in doc.ents if ent.label_ in wanted.labels]
+    found = [(_extend(doc, ent), wanted.fit(ent.label_)) for ent in doc.ents if ent.label_ in wanted.labels]
     # Dates and counts answer only questions that ask for them.
     unwanted = {i for ent in doc.ents if ent.label_ in (TIME | NUMBER) - wanted.labels for i in range(ent.start, ent.end)}
     if wanted.noun or not found:

@@ -1,0 +1,78 @@
+"""Encoder throughput by batch size: how many chunks per forward pass suit this machine.
+
+    python bench/encode_batch.py [--articles 40] [--chunks 320] [--repeat 3] [--json]
+
+Chunks the first articles of ../shared/data/archive/news-2023-2025.jsonl.gz as ingest does and
+encodes the same chunk texts with the bare SentenceTransformer at each batch size, in turns,
+``--repeat`` times. Prints the median chunks/s per batch size and its ratio to batch size 32
+(sentence-transformers' default). Writes bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from results_file import save  # noqa: E402
+
+from qa import Article  # noqa: E402
+from qa.chunk import Chunker  # noqa: E402
+from qa.embed import Encoder  # noqa: E402
+from qa.ingest import read_paths  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+ARCHIVE = ROOT.parent / "shared" / "data" / "archive" / "news-2023-2025.jsonl.gz"
+SIZES = (1, 2, 4, 8, 16, 32, 64)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=40)
+    parser.add_argument("--chunks", type=int, default=320)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not ARCHIVE.exists():
+        print(f"needs {ARCHIVE} (../shared/data beside the project)", file=sys.stderr)
+        return 2
+    settings = Settings()
+    encoder = Encoder.shared(settings.resolved_model_dir())
+    chunker = Chunker(encoder.tokenizer, settings.chunk_tokens, settings.overlap_tokens)
+    articles = [a for a in itertools.islice(read_paths([ARCHIVE]), args.articles) if isinstance(a, Article)]
+    texts = [c.text for a in articles for c in chunker.chunk(a.text)][: args.chunks]
+    model = encoder.model
+    model.encode(texts[:16], batch_size=8)  # warm-up
+    rates: dict[int, list[float]] = {size: [] for size in SIZES}
+    for _ in range(args.repeat):
+        for size in SIZES:
+            started = time.perf_counter()
+            model.encode(texts, batch_size=size, show_progress_bar=False)
+            rates[size].append(len(texts) / (time.perf_counter() - started))
+    medians = {size: statistics.median(values) for size, values in rates.items()}
+    result = {
+        "chunks": len(texts),
+        "repeat": args.repeat,
+        "chunks_per_s": {str(size): round(rate, 1) for size, rate in medians.items()},
+        "vs_batch_32": {str(size): round(rate / medians[32], 3) for size, rate in medians.items()},
+        "best_batch_size": max(medians, key=lambda size: medians[size]),
+    }
+    save("encode-batch", result)
+    print(f"{len(texts)} chunks, median of {args.repeat} runs")
+    print(f"{'batch':>6} {'chunks/s':>9} {'vs 32':>6}")
+    for size in SIZES:
+        print(f"{size:>6} {medians[size]:>9.1f} {medians[size] / medians[32]:>6.2f}")
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
