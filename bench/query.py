@@ -38,7 +38,7 @@ def build(source: Archive, target: Path, chunks: int) -> int:
     """Copy (and, past the source's size, perturb) chunks into a fresh index; returns how many perturbed copies it holds."""
     archive = Archive.open(target)
     # Sentence vectors are keyed by chunk text, which the copies share.
-    archive.store.sentences.put(source.store.sentences.get(_all_text_hashes(source)))
+    archive.store.sentences.put(source.store.sentences.get(_all_text_hashes(source)).items())
     existing = archive.store.passages.count()
     if existing >= chunks:
         return -(-existing // max(source.store.passages.count(), 1)) - 1  # copies made when it was built

@@ -183,11 +183,11 @@ class Archive:
                 rows[row] = vector
         return rows
 
-    def _passages(self, question: str, filters: Filters, event_since: dt.date | None, depth: int = ASK_DEPTH) -> list[Passage]:
+    def _passages(self, question: str, filters: Filters, event_since: dt.date | None, depth: int | None = None) -> list[Passage]:
         if event_since and (filters.since is None or filters.since < event_since):
             # An article published before the window cannot report an event inside it.
             filters = Filters(since=event_since, until=filters.until, sources=filters.sources, as_of=filters.as_of)
-        return self.retriever.search(question, depth, filters)
+        return self.retriever.search(question, depth or ASK_DEPTH, filters)
 
     # ---- reports -------------------------------------------------------------------------
 

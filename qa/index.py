@@ -159,6 +159,9 @@ class ChromaStore:
         self.max_batch = int(self.client.get_max_batch_size())
         # Beside Chroma's files (in server mode, in the local folder of that name): see qa.sentence_vectors.
         self.sentences = SentenceVectorStore(path)
+        #: Where indexes derived from the store may be saved; None in server mode, where other
+        #: machines write to the same collections without this folder knowing.
+        self.derived_folder: Path | None = None if chroma_url else path
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -174,6 +177,13 @@ class ChromaStore:
 
     def write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
         """Replace these articles' chunks, then commit each article record (the order is the point)."""
+        self.sentences.next_generation()  # before and after: a reader saving mid-write saves a stale generation
+        try:
+            self._write(articles, chunks, vectors)
+        finally:
+            self.sentences.next_generation()
+
+    def _write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
         ids = [a.id for a, _ in articles]
         hashes = {a.id: h for a, h in articles}
         per_article: dict[str, int] = {}

@@ -87,6 +87,18 @@ class SentenceVectorStore:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS sentence_vectors (text_hash TEXT PRIMARY KEY, starts BLOB, ends BLOB, scales BLOB, vectors BLOB)"
         )
+        # How many times this process or another changed the chunks: saved indexes derived from
+        # the store (the lexical index) are valid only for the generation they were built at.
+        self._db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER)")
+
+    def generation(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def next_generation(self) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO state VALUES ('generation', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1")
 
     def put(self, items: Iterable[tuple[str, SentenceVectors]]) -> None:
         rows = [(text_hash, *_pack(item)) for text_hash, item in items]

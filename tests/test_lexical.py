@@ -1,0 +1,51 @@
+"""The lexical index is saved beside the store and reused by the next process only while the store is unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa import Archive, Article
+from qa.retrieve import LEXICAL_FOLDER, Filters
+from tests.conftest import CORPUS
+
+
+def _reopen(path: Path) -> Archive:
+    archive = Archive.open(path, create=False)
+    archive.retriever.invalidate()  # forget what this process holds: as a new process would
+    return archive
+
+
+def test_saved_lexical_index_is_reused_and_searches_the_same(tmp_path: Path) -> None:
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest([CORPUS / "iraq"])
+    first = archive.retriever.lexical
+    assert not first.loaded and (tmp_path / "index" / LEXICAL_FOLDER / "current.json").exists()
+    again = _reopen(tmp_path / "index").retriever.lexical
+    assert again.loaded
+    assert again.chunk_ids == first.chunk_ids
+    assert again.document_frequency == first.document_frequency
+    assert list(again.published_days) == list(first.published_days)
+    for query in ("al-Asad ballistic missiles", "Soleimani drone strike Baghdad"):
+        assert again.search(query, 10, Filters()) == first.search(query, 10, Filters())
+
+
+def test_a_changed_store_is_never_searched_with_a_stale_lexical_index(tmp_path: Path) -> None:
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest([CORPUS / "iraq"])
+    assert archive.retriever.lexical.search("quetzalcoatlus", 5, Filters()) == []
+    archive.ingest(
+        [Article(id="new", title="Fossil find", published="2024-03-01", text="A quetzalcoatlus fossil was found near Mosul on Friday.")]
+    )
+    reopened = _reopen(tmp_path / "index").retriever.lexical
+    assert not reopened.loaded  # the saved one predates the ingest
+    assert [cid for cid, _ in reopened.search("quetzalcoatlus", 5, Filters())] == ["new#0"]
+    assert _reopen(tmp_path / "index").retriever.lexical.loaded  # and the rebuilt one was saved
+
+
+def test_a_damaged_saved_index_is_rebuilt(tmp_path: Path) -> None:
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest([CORPUS / "iraq"])
+    expected = archive.retriever.lexical.chunk_ids
+    (tmp_path / "index" / LEXICAL_FOLDER / "current.json").write_text("{not json")
+    rebuilt = _reopen(tmp_path / "index").retriever.lexical
+    assert not rebuilt.loaded and rebuilt.chunk_ids == expected
