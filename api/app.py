@@ -44,8 +44,14 @@ ArchiveDep = Annotated[Archive, Depends(get_archive)]
 QueryText = Annotated[str, Query(min_length=1, max_length=1000, pattern=r"\S", description="What to look for.")]
 
 
+#: What the schema's ``\S`` pattern (Unicode White_Space, as pydantic's regex engine reads it) calls
+#: white space. ``str.strip()`` also strips control characters such as U+001E, which the schema
+#: admits as text, so a question of those would pass the schema and then be refused as empty.
+UNICODE_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+
+
 def _query_text(settings: Settings, text: str, name: str) -> str:
-    text = text.strip()
+    text = text.strip(UNICODE_WHITE_SPACE)
     if not text:
         raise HTTPException(422, f"'{name}' is empty")
     if len(text) > settings.max_question_chars:

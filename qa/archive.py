@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -174,7 +176,8 @@ class Archive:
         if missing:
             _, computed = self.encoder.encode_passages([texts[h] for h in missing])
             fresh = list(zip(missing, computed, strict=True))
-            self.store.sentences.put(fresh)
+            with contextlib.suppress(sqlite3.Error):  # a cache: an index that cannot be written still answers
+                self.store.sentences.put(fresh)
             stored.update(fresh)
         rows = np.zeros((len(sentences), self.encoder.dimensions), dtype=np.float32)
         for row, sentence in enumerate(sentences):

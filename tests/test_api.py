@@ -67,6 +67,18 @@ def test_bad_requests_get_4xx_with_a_reason(client: TestClient) -> None:
     assert client.post("/v1/ask", json={"question": "x", "k": 0}).status_code == 422
 
 
+@pytest.mark.parametrize("text", ["\x1e", "\x1c ", "\u200b"])
+def test_text_the_schema_admits_is_not_refused_as_empty(client: TestClient, text: str) -> None:
+    # Control and format characters are not white space to the schema's pattern; found by schemathesis.
+    assert client.post("/v1/ask", json={"question": text}).status_code == 200
+    assert client.get("/v1/search", params={"q": text}).status_code == 200
+
+
+@pytest.mark.parametrize("text", ["\u3000", "\xa0\n", "\u2009\t"])
+def test_unicode_white_space_alone_is_refused(client: TestClient, text: str) -> None:
+    assert client.post("/v1/ask", json={"question": text}).status_code == 422
+
+
 def test_openapi_lists_every_route(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert {
