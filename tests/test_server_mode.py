@@ -8,7 +8,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -47,8 +46,11 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server_archive(chroma_url: str) -> Archive:
-    archive = Archive.open(settings=Settings(index=Path("server-tests"), chroma_url=chroma_url))
+def server_archive(chroma_url: str, tmp_path_factory: pytest.TempPathFactory) -> Archive:
+    # The index's name picks its collections on the server; its local folder (sentence vectors)
+    # goes under the test's temporary folder, not the working directory.
+    index = tmp_path_factory.mktemp("local") / "server-tests"
+    archive = Archive.open(settings=Settings(index=index, chroma_url=chroma_url))
     report = archive.ingest([CORPUS])
     assert report.articles_added >= 30 and not report.errors
     return archive
@@ -71,11 +73,11 @@ def test_reingest_and_filters_through_the_server(server_archive: Archive) -> Non
 
 def test_indexes_are_separate_collections_on_one_server(chroma_url: str, server_archive: Archive) -> None:
     with pytest.raises(IndexNotFoundError):
-        Archive.open(settings=Settings(index=Path("never-made"), chroma_url=chroma_url), create=False)
+        Archive.open(settings=Settings(index=server_archive.settings.index.parent / "never-made", chroma_url=chroma_url), create=False)
 
 
 def test_cli_with_chroma_url(chroma_url: str, server_archive: Archive) -> None:
-    result = run("ask", HEADLINE, "--index", "server-tests", "--chroma-url", chroma_url, "--json")
+    result = run("ask", HEADLINE, "--index", str(server_archive.settings.index), "--chroma-url", chroma_url, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["date"] == "2024-01-20"
     unreachable = run("stats", "--chroma-url", "http://127.0.0.1:9", "--json")
