@@ -170,7 +170,8 @@ class Archive:
     def _sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
         """Each sentence's vector, pooled at ingest from its chunk (``qa.sentence_vectors``); chunks
         stored without them are encoded now, the same way, and the result kept."""
-        texts = {text_hash(s.passage.text): s.passage.text for s in sentences}
+        hashes = {s.passage.chunk_id: text_hash(s.passage.text) for s in sentences}
+        texts = {hashes[s.passage.chunk_id]: s.passage.text for s in sentences}
         stored = self.store.sentences.get(list(texts))
         missing = [h for h in texts if h not in stored]
         if missing:
@@ -181,7 +182,7 @@ class Archive:
             stored.update(fresh)
         rows = np.zeros((len(sentences), self.encoder.dimensions), dtype=np.float32)
         for row, sentence in enumerate(sentences):
-            vector = stored[text_hash(sentence.passage.text)].lookup(sentence.start - sentence.passage.start)
+            vector = stored[hashes[sentence.passage.chunk_id]].lookup(sentence.start - sentence.passage.start)
             if vector is not None:
                 rows[row] = vector
         return rows

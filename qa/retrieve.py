@@ -16,6 +16,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +71,8 @@ class Filters:
     def admits(self, metadata: dict[str, Any]) -> bool:
         """Whether one chunk, by its stored metadata, passes these filters (``mask`` for a single chunk)."""
         day = metadata.get("published_day")
-        if (self.since or self.last_day) and not isinstance(day, int):
-            return False
-        if self.since and day < day_number(self.since):
-            return False
-        if self.last_day and day > day_number(self.last_day):
-            return False
-        return not (self.sources and metadata.get("source") not in self.sources)
+        days = np.asarray([day if isinstance(day, int) else math.nan], dtype=np.float64)
+        return bool(self.mask(days, np.asarray([metadata.get("source")], dtype=object))[0])
 
     def mask(self, published_days: np.ndarray, sources: np.ndarray) -> np.ndarray:
         """Which of the chunks (given their publication days, NaN when unknown, and sources) these filters admit."""
@@ -95,8 +91,6 @@ class LexicalIndex:
     """BM25 over folded terms of every chunk, built from the store on first use."""
 
     chunk_ids: list[str] = field(default_factory=list)
-    #: Row of each chunk id in the arrays below.
-    rows: dict[str, int] = field(default_factory=dict)
     #: Per chunk, for filtering without touching the store: publication day (NaN if unknown) and source.
     published_days: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sources: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
@@ -104,6 +98,11 @@ class LexicalIndex:
     bm25: Any = None
     #: Read from disk rather than built from the store.
     loaded: bool = False
+
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """Row of each chunk id in the arrays below."""
+        return {cid: row for row, cid in enumerate(self.chunk_ids)}
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a folded term; unseen terms weigh the most."""
@@ -126,7 +125,6 @@ class LexicalIndex:
             corpus.append(terms)
             for term in set(terms):
                 index.document_frequency[term] = index.document_frequency.get(term, 0) + 1
-        index.rows = {cid: row for row, cid in enumerate(index.chunk_ids)}
         index.published_days = np.asarray(days, dtype=np.float64)
         index.sources = np.asarray(sources, dtype=object)
         if corpus:
@@ -176,15 +174,15 @@ class LexicalIndex:
                 index.bm25 = bm25s.BM25.load(str(source / "bm25"), show_progress=False)
         except (OSError, ValueError, KeyError):
             return None  # absent, being replaced, or damaged: rebuilt from the store
-        index.rows = {cid: row for row, cid in enumerate(index.chunk_ids)}
         index.loaded = True
         return index
 
-    def search(self, query: str, n: int, filters: Filters) -> list[tuple[str, float]]:
+    def search(self, query: str, n: int, filters: Filters, admitted: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """BM25 hits among the chunks ``filters`` admit (``admitted``: that mask, when the caller has it)."""
         terms = [t for t in fold_terms(query) if t in self.document_frequency]
         if self.bm25 is None or not terms:
             return []
-        mask = filters.mask(self.published_days, self.sources).astype(np.float32)
+        mask = (filters.mask(self.published_days, self.sources) if admitted is None else admitted).astype(np.float32)
         if not mask.any():
             return []
         n = min(n, int(mask.sum()))
@@ -237,7 +235,7 @@ class Retriever:
         texts = [query] + ([folded] if folded and folded != query.lower() else [])
         for weight, vector in zip((1.0, FOLDED_WEIGHT), self.encoder.encode_queries(texts), strict=False):
             rankings.append((weight, self._dense(vector, depth, filters, admitted)))
-        rankings.append((1.0, [cid for cid, _ in lexical.search(query, depth, filters)]))
+        rankings.append((1.0, [cid for cid, _ in lexical.search(query, depth, filters, admitted)]))
         fused: dict[str, float] = {}
         for weight, ranking in rankings:
             for rank, cid in enumerate(ranking):

@@ -110,27 +110,20 @@ class SentenceVectorStore:
             self._db.execute("COMMIT")
 
     def get(self, text_hashes: Sequence[str]) -> dict[str, SentenceVectors]:
-        found: dict[str, SentenceVectors] = {}
-        hashes = list(dict.fromkeys(text_hashes))
-        with self._lock:
-            for i in range(0, len(hashes), 500):
-                part = hashes[i : i + 500]
-                marks = ",".join("?" * len(part))
-                for text_hash, *blobs in self._db.execute(
-                    f"SELECT text_hash, starts, ends, scales, vectors FROM sentence_vectors WHERE text_hash IN ({marks})", part
-                ):
-                    found[text_hash] = _unpack(*blobs)
-        return found
+        return {row[0]: _unpack(*row[1:]) for row in self._select("text_hash, starts, ends, scales, vectors", text_hashes)}
 
     def has(self, text_hashes: Sequence[str]) -> set[str]:
+        return {row[0] for row in self._select("text_hash", text_hashes)}
+
+    def _select(self, columns: str, text_hashes: Sequence[str]) -> list[tuple[object, ...]]:
         hashes = list(dict.fromkeys(text_hashes))
-        present: set[str] = set()
+        rows: list[tuple[object, ...]] = []
         with self._lock:
-            for i in range(0, len(hashes), 500):
+            for i in range(0, len(hashes), 500):  # SQLite caps the number of bound parameters
                 part = hashes[i : i + 500]
                 marks = ",".join("?" * len(part))
-                present.update(r[0] for r in self._db.execute(f"SELECT text_hash FROM sentence_vectors WHERE text_hash IN ({marks})", part))
-        return present
+                rows += self._db.execute(f"SELECT {columns} FROM sentence_vectors WHERE text_hash IN ({marks})", part).fetchall()
+        return rows
 
     def count(self) -> int:
         with self._lock:
