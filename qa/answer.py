@@ -94,8 +94,8 @@ class Sentence:
     #: Share of the question's terms (weighted by rarity) in the sentence, its neighbours or title.
     coverage: float = 0.0
     #: The parts of ``coverage`` in the sentence itself and only in its neighbours or title (``score_terms``).
-    own: float | None = None
-    nearby: float | None = None
+    own: float = 0.0
+    nearby: float = 0.0
 
     def citation(self, event: EventDate | None = None) -> Citation:
         p = self.passage
@@ -145,9 +145,11 @@ def question_names(question: str) -> set[str]:
 
 
 def score_terms(question: str, sentences: list[Sentence], idf: Callable[[str], float]) -> None:
-    """The lexical half of ``score_sentences``: which of the question's terms and names each sentence
-    holds, itself or in its neighbours and title (weighted by rarity). It does not depend on vectors,
-    so it is computed once however many times the sentences are rescored."""
+    """Which of the question's terms and names each sentence holds, itself or in its neighbours and
+    title (weighted by rarity). It does not depend on vectors, so it runs once, before
+    ``score_sentences`` however many times that rescores the sentences. A sentence whose context
+    lacks the question's names is marked, so a report about a different place with the same verbs
+    does not pass for an answer."""
     # Years in a question set its time window (see ``read_intent``); they are not words to match.
     question_terms = [t for t in fold_terms(question) if not _YEAR.fullmatch(t)]
     weights = {term: idf(term) for term in question_terms}
@@ -172,23 +174,17 @@ def score_terms(question: str, sentences: list[Sentence], idf: Callable[[str], f
         sentence.coverage = sentence.own + sentence.nearby
 
 
-def score_sentences(question: str, sentences: list[Sentence], similarity: np.ndarray, idf: Callable[[str], float]) -> None:
-    """Relevance of each sentence to the question, between 0 and about 1.
+def score_sentences(sentences: list[Sentence], similarity: np.ndarray) -> None:
+    """Relevance of each sentence to the question, between 0 and about 1, after ``score_terms``.
 
     Meaning comes from ``similarity``, the cosine of each sentence's vector with the question's (and
-    that of its neighbours, since a date and the place it concerns are often one sentence apart).
-    Terms come from ``score_terms`` (run here unless it already ran). A sentence whose context lacks
-    the question's names is marked, so a report about a different place with the same verbs does
-    not pass for an answer.
+    that of its neighbours, since a date and the place it concerns are often one sentence apart);
+    terms from the shares ``score_terms`` found.
     """
-    if not sentences:
-        return
-    if any(s.own is None for s in sentences):
-        score_terms(question, sentences, idf)
     for i, sentence in enumerate(sentences):
         context_similarity = max((float(similarity[j]) for j in _neighbours(sentences, i)), default=0.0)
         sentence.similarity = float(similarity[i])
-        own, nearby = sentence.own or 0.0, sentence.nearby or 0.0
+        own, nearby = sentence.own, sentence.nearby
         sentence.relevance = float(0.5 * similarity[i] + 0.15 * max(similarity[i], context_similarity) + 0.25 * own + 0.1 * nearby)
 
 

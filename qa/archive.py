@@ -19,6 +19,7 @@ from qa.answer import (
     exact_shortlist,
     read_intent,
     score_sentences,
+    score_terms,
     sentences_of,
 )
 from qa.dates import parse_date
@@ -160,11 +161,11 @@ class Archive:
             return sentences
         question_vector = self.encoder.encode_queries([question])[0]
         pooled = self._sentence_vectors(sentences) @ question_vector
-        idf = self.retriever.lexical.idf
-        score_sentences(question, sentences, pooled, idf)
+        score_terms(question, sentences, self.retriever.lexical.idf)
+        score_sentences(sentences, pooled)
         chosen = exact_shortlist(sentences, intent, as_of, dated)
         exact = self.encoder.encode([sentences[i].text for i in chosen]) @ question_vector
-        score_sentences(question, sentences, calibrated_similarity(pooled, exact, chosen), idf)
+        score_sentences(sentences, calibrated_similarity(pooled, exact, chosen))
         return sentences
 
     def _sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:

@@ -42,6 +42,7 @@ class Encoder:
         self.batch_size = batch_size
         self._encode_lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()  # the web app asks from several threads
 
     @classmethod
     def shared(cls, model_dir: Path, batch_size: int = 8) -> Encoder:
@@ -82,22 +83,25 @@ class Encoder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """``encode`` for questions, remembering the last ``QUERY_CACHE`` of them: a question is read
         by retrieval and again when its sentences are scored, and clients repeat questions."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._queries]
+        with self._queries_lock:
+            known = {t: self._queries[t] for t in texts if t in self._queries}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             for text, vector in zip(missing, self.encode(missing), strict=True):
                 vector.setflags(write=False)
-                self._queries[text] = vector
-        rows = []
-        for text in texts:
-            self._queries.move_to_end(text)
-            rows.append(self._queries[text])
-        while len(self._queries) > QUERY_CACHE:
-            self._queries.popitem(last=False)
-        return np.stack(rows)
+                known[text] = vector
+        with self._queries_lock:
+            for text in texts:
+                self._queries[text] = known[text]
+                self._queries.move_to_end(text)
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return np.stack([known[t] for t in texts])
 
     def forget_queries(self) -> None:
         """Empty the question cache (benchmarks time the encoding of a question, not a lookup)."""
-        self._queries.clear()
+        with self._queries_lock:
+            self._queries.clear()
 
     def encode_passages(self, texts: Sequence[str]) -> tuple[np.ndarray, list[SentenceVectors]]:
         """Vectors of whole passages (as ``encode``) and, from the same forward pass, of each of their sentences."""
