@@ -41,6 +41,16 @@ _YEAR_RANGE = [
 ]
 
 
+#: Phrases that place a question's event in the days just before it is asked (its as-of day, else
+#: today), and how many days back they reach. "This week" is the week before the question.
+_RECENT = [
+    (re.compile(r"\b(?:today|tonight|yesterday)\b|^(?:Today|Tonight|Yesterday)\b"), 2),  # not the show "Today"
+    (re.compile(r"\b(?:this|past)\s+(?:week|weekend)\b|\bon\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I), 7),
+    (re.compile(r"\blast\s+week(?:end)?\b", re.I), 14),
+    (re.compile(r"\b(?:this|past)\s+month\b|(?<!most )\brecent(?:ly)?\b|\bcurrently\b", re.I), 31),
+]
+
+
 @dataclass(frozen=True)
 class Intent:
     """What a question asks about time."""
@@ -49,12 +59,16 @@ class Intent:
     order: Order
     since: dt.date | None
     until: dt.date | None
+    #: The event is in the last ``recent_days`` days before the question ("this week": 7).
+    recent_days: int | None = None
 
 
 def read_intent(question: str) -> Intent:
     """
     >>> read_intent("When was Ain al-Asad last hit since 2021?")
-    Intent(when=True, order='last', since=datetime.date(2021, 1, 1), until=None)
+    Intent(when=True, order='last', since=datetime.date(2021, 1, 1), until=None, recent_days=None)
+    >>> read_intent("Which city flooded this week?").recent_days
+    7
     """
     since = until = None
     for pattern, kind in _YEAR_RANGE:
@@ -72,8 +86,13 @@ def read_intent(question: str) -> Intent:
             since, until = dt.date(first, 1, 1), dt.date(first, 12, 31)
         break
     order: Order = "last" if _LAST.search(question) else "first" if _FIRST.search(question) else None
+    recent = next((days for pattern, days in _RECENT if pattern.search(question)), None)
     return Intent(
-        when=bool(_WHEN.search(question)) or (order is not None and "when" in question.lower()), order=order, since=since, until=until
+        when=bool(_WHEN.search(question)) or (order is not None and "when" in question.lower()),
+        order=order,
+        since=since,
+        until=until,
+        recent_days=recent,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer import (
+    MIN_RELEVANCE,
     Intent,
     Sentence,
     build_timeline,
@@ -28,7 +30,7 @@ from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, Stats, Timeline
 from qa.pipeline import IngestPipeline, Progress
-from qa.retrieve import Filters, Retriever
+from qa.retrieve import Filters, Retriever, collapse_copies
 from qa.settings import Settings
 from qa.spans import SpanExtractor
 
@@ -36,6 +38,9 @@ DateLike = dt.date | str | None
 
 #: Passages read per question before sentences are scored.
 ASK_DEPTH = 12
+#: A question about the last few days ("this week") reads what was published in them first, and
+#: this many days before them (a report dated the day after the event); measured with `dateline eval`.
+RECENT_SLACK_DAYS = 1
 
 
 class Archive:
@@ -130,9 +135,12 @@ class Archive:
         """``ask`` step by step: the passages as they are found, then the ``Answer`` last."""
         filters = _filters(since, until, source, as_of)
         intent = read_intent(question)
-        passages = self._passages(question, filters, intent.since)
+        passages = self._passages(question, filters, intent)
         yield from passages
         sentences = self._scored_sentences(question, passages, intent, filters.last_day, dated=intent.when)
+        recent = _recent_start(filters, intent)
+        if recent:
+            sentences = _prefer_published_since(sentences, recent)
         yield compose_answer(question, sentences, intent, filters.last_day, max_citations=k, spans=SpanExtractor.shared())
 
     def timeline(
@@ -147,7 +155,7 @@ class Archive:
         """Dated events matching ``query``, oldest first, repeated reports of one day merged."""
         filters = _filters(since, until, source, as_of)
         intent = read_intent(query)
-        passages = self._passages(query, filters, intent.since, depth=ASK_DEPTH * 2)
+        passages = self._passages(query, filters, intent, depth=ASK_DEPTH * 2)
         sentences = self._scored_sentences(query, passages, intent, filters.last_day, dated=True)
         return build_timeline(query, sentences, intent, filters.last_day)
 
@@ -188,11 +196,21 @@ class Archive:
                 rows[row] = vector
         return rows
 
-    def _passages(self, question: str, filters: Filters, event_since: dt.date | None, depth: int | None = None) -> list[Passage]:
-        if event_since and (filters.since is None or filters.since < event_since):
+    def _passages(self, question: str, filters: Filters, intent: Intent, depth: int | None = None) -> list[Passage]:
+        """The passages to answer from. A question about "this week" (``Intent.recent_days``) reads
+        what was published in those days before its as-of day (else today); only when they hold
+        fewer than ``depth`` passages does the rest of the archive fill in, after them."""
+        depth = depth or ASK_DEPTH
+        if intent.since and (filters.since is None or filters.since < intent.since):
             # An article published before the window cannot report an event inside it.
-            filters = Filters(since=event_since, until=filters.until, sources=filters.sources, as_of=filters.as_of)
-        return self.retriever.search(question, depth or ASK_DEPTH, filters)
+            filters = dataclasses.replace(filters, since=intent.since)
+        start = _recent_start(filters, intent)
+        if start:
+            recent = self.retriever.search(question, depth, dataclasses.replace(filters, since=start))
+            if len(recent) < depth:  # too few from those days: the rest of the window fills in, after them
+                recent = _merge(recent, self.retriever.search(question, depth, filters), depth)
+            return recent
+        return self.retriever.search(question, depth, filters)
 
     # ---- reports -------------------------------------------------------------------------
 
@@ -221,3 +239,25 @@ def _filters(since: DateLike, until: DateLike, source: str | Iterable[str] | Non
         sources=sources,
         as_of=parse_date(as_of, field="as_of"),
     )
+
+
+def _recent_start(filters: Filters, intent: Intent) -> dt.date | None:
+    """First publication day of the last days a question asks about ("this week"), counted back
+    from its as-of day (else today); None when it asks about no such days or the filters are narrower."""
+    if intent.recent_days is None:
+        return None
+    start = (filters.last_day or dt.date.today()) - dt.timedelta(days=intent.recent_days + RECENT_SLACK_DAYS)
+    return start if filters.since is None or filters.since < start else None
+
+
+def _prefer_published_since(sentences: list[Sentence], start: dt.date) -> list[Sentence]:
+    """Only the sentences of articles published since ``start``, if one of them is relevant enough to answer."""
+    day = start.isoformat()
+    recent = [s for s in sentences if s.passage.published and s.passage.published[:10] >= day]
+    return recent if any(s.relevance >= MIN_RELEVANCE for s in recent) else sentences
+
+
+def _merge(recent: list[Passage], others: list[Passage], depth: int) -> list[Passage]:
+    """The recent passages first, then the others, without repeats."""
+    seen = {p.chunk_id for p in recent}
+    return collapse_copies(recent + [p for p in others if p.chunk_id not in seen])[:depth]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import Archive, Article, BadDateError, IndexNotFoundError
+from qa import Answer, Archive, Article, BadDateError, IndexNotFoundError, Passage
+from qa.answer import read_intent
 from qa.ingest import read_paths
 from tests.conftest import CORPUS, HEADLINE, SEED, needs_shared
 
@@ -125,3 +126,49 @@ def test_syndicated_copies_are_collapsed_and_kept_as_sources(corpus_archive: Arc
     first = answer.citations[0]
     texts = _texts(corpus_archive)
     assert first.copies and all(texts[c.article_id][c.start : c.end] == first.quote for c in first.copies)
+
+
+@pytest.mark.parametrize(
+    ("question", "days"),
+    [
+        ("Which base in Iraq was hit by missiles this week?", 7),
+        ("Which base was hit on Wednesday?", 7),
+        ("Which base was recently hit?", 31),
+        ("Which base was hit last week?", 14),
+        ("When was the base most recently hit?", None),  # an order, not a window
+        ("Where does the mother of “Today” anchor live?", None),  # a name, not a day
+        ("Which base was hit in 2020?", None),
+    ],
+)
+def test_questions_about_the_last_days_read_a_window(question: str, days: int | None) -> None:
+    assert read_intent(question).recent_days == days
+
+
+def test_this_week_reads_the_week_before_the_as_of_day_first(empty_archive: Archive) -> None:
+    # A month-old report matches the question's words better; this week's report is the answer.
+    empty_archive.ingest(
+        [
+            Article(
+                id="old",
+                title="Flooding closes the port of Harwich",
+                published=dt.date(2024, 2, 1),
+                text="Flooding closed the port of Harwich on Tuesday. The port was closed by flooding for a day, "
+                "the port authority said, and ferries waited offshore until the water fell.",
+            ),
+            Article(
+                id="new",
+                title="Flooding shuts Dover",
+                published=dt.date(2024, 3, 8),
+                text="Flood water closed the port at Dover on Thursday. Ferries stayed at sea while crews "
+                "pumped the quays dry, officials said.",
+            ),
+        ]
+    )
+    question = "Which port was closed by flooding this week?"
+    steps = list(empty_archive.ask_stream(question, as_of="2024-03-10"))
+    assert [s.article_id for s in steps if isinstance(s, Passage)] == ["new", "old"]  # that week first, then the rest
+    answer = steps[-1]
+    assert isinstance(answer, Answer) and answer.citations[0].article_id == "new"
+    # Without "this week" the better-worded month-old report answers.
+    plain = empty_archive.ask("Which port was closed by flooding?", as_of="2024-03-10")
+    assert plain.citations[0].article_id == "old"
