@@ -141,7 +141,15 @@ class Archive:
         recent = _recent_start(filters, intent)
         if recent:
             sentences = _prefer_published_since(sentences, recent)
-        yield compose_answer(question, sentences, intent, filters.last_day, max_citations=k, spans=SpanExtractor.shared())
+        yield compose_answer(
+            question,
+            sentences,
+            intent,
+            filters.last_day,
+            max_citations=k,
+            spans=SpanExtractor.shared(),
+            specificity=self.retriever.lexical.specificity,
+        )
 
     def timeline(
         self,

@@ -109,6 +109,11 @@ class LexicalIndex:
         n = max(len(self.chunk_ids), 1)
         return math.log(1.0 + (n + 0.5) / (self.document_frequency.get(term, 0) + 0.5))
 
+    def specificity(self, term: str) -> float:
+        """``idf`` over its largest value (a term no chunk holds): near 0 for words in every chunk, 1 for the rarest."""
+        n = max(len(self.chunk_ids), 1)
+        return self.idf(term) / math.log(1.0 + (n + 0.5) / 0.5)
+
     @classmethod
     def build(cls, store: ChromaStore) -> LexicalIndex:
         import bm25s

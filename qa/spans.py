@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -45,6 +46,8 @@ _WH_TYPES = {"who": PERSON | ORGANISATION, "whom": PERSON, "whose": PERSON, "whe
 PROXIMITY_WORDS = 8.0
 #: Weight of an entity of a label the question admits but does not want first.
 SECONDARY_FIT = 0.7
+#: How strongly ``best_span``'s specificity counts (its power).
+SPECIFICITY = 1.0
 _HOW = re.compile(r"\bhow\s+(many|much|long|old|far)\b", re.I)
 
 
@@ -126,8 +129,20 @@ class SpanExtractor:
                 return AnswerType(frozenset(labels), primary=frozenset(PERSON) if word == "who" else frozenset())
         return AnswerType(frozenset())
 
-    def best_span(self, question: str, sentences: list[tuple[str, float]], wanted: AnswerType) -> Span | None:
-        """The best-supported candidate across ``(sentence, relevance)`` pairs, or None."""
+    def best_span(
+        self,
+        question: str,
+        sentences: list[tuple[str, float]],
+        wanted: AnswerType,
+        specificity: Callable[[str], float] | None = None,
+    ) -> Span | None:
+        """The best-supported candidate across ``(sentence, relevance)`` pairs, or None.
+
+        ``specificity`` (0 to 1, from how rare a term is in the archive) weighs down names that
+        are everywhere ("U.S.", "Trump", "new law"), which answer few questions; numbers and dates
+        are left as they are. A name
+        that is the end of a longer candidate ("Patel", "Kash Patel") gives its votes to it.
+        """
         if not wanted.extractive or not sentences:
             return None
         asked = set(fold_terms(question))
@@ -143,6 +158,8 @@ class SpanExtractor:
                     continue  # repeats the question
                 distance = min((abs(a - span.start) for a in anchors), default=12)
                 score = relevance * fit / (1.0 + distance / PROXIMITY_WORDS)
+                if specificity is not None and span.label_ not in NUMBER | TIME:
+                    score *= max(specificity(t) for t in terms) ** SPECIFICITY
                 if wanted.subject and span.root.dep_ in ("nsubj", "nsubjpass"):
                     score *= 1.3
                 key = " ".join(terms)
@@ -151,6 +168,10 @@ class SpanExtractor:
                     first[key] = Span(span.text, index, span.start_char, span.end_char, score)
         if not votes:
             return None
+        for key in sorted(votes, key=len):
+            longer = [k for k in votes if k != key and k.endswith(" " + key)]
+            if len(longer) == 1:  # "Patel" is "Kash Patel" when no other Patel is a candidate
+                votes[longer[0]] += votes.pop(key)
         best = max(votes, key=lambda key: votes[key])
         chosen = first[best]
         chosen.score = votes[best]

@@ -45,3 +45,27 @@ def test_candidates_that_repeat_the_question_are_not_answers() -> None:
     question = "Which country did Argentina beat in the final?"
     span = spans.best_span(question, [("Argentina beat France on penalties in the final.", 0.8)], spans.answer_type(question))
     assert span is not None and span.text == "France"
+
+
+def test_names_found_everywhere_weigh_less_and_short_names_join_their_full_form() -> None:
+    spans = SpanExtractor.shared()
+    question = "Which city did the storm hit?"
+    wanted = spans.answer_type(question)
+    sentences = [
+        ("Officials in the U.S. said the storm hit hard.", 1.0),
+        ("Forecasters in the U.S. said the storm hit at night.", 1.0),
+        ("The storm hit Tampa before dawn.", 0.8),
+    ]
+    common = {"u": 0.1, "s": 0.1}
+    assert spans.best_span(question, sentences, wanted).text == "U.S."  # two votes to one
+    chosen = spans.best_span(question, sentences, wanted, specificity=lambda term: common.get(term, 0.9))
+    assert chosen is not None and chosen.text == "Tampa"
+
+    question = "Who filed the defamation suit?"
+    sentences = [
+        ("Kash Patel filed a defamation suit on Monday.", 0.9),
+        ("Patel said the suit would go ahead.", 1.0),
+        ("Patel filed it in federal court, his lawyer Jesse Binnall said.", 1.0),
+    ]
+    chosen = spans.best_span(question, sentences, spans.answer_type(question))
+    assert chosen is not None and chosen.text == "Kash Patel"
