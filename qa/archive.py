@@ -136,12 +136,12 @@ class Archive:
         k: int = 5,
     ) -> Iterator[Passage | Answer]:
         """``ask`` step by step: the passages as they are found, then the ``Answer`` last."""
-        filters = _filters(since, until, source, as_of)
         intent = read_intent(question)
-        passages = self._passages(question, filters, intent)
+        filters = _event_filters(_filters(since, until, source, as_of), intent)
+        recent = _recent_start(filters, intent)
+        passages = self._passages(question, filters, recent)
         yield from passages
         sentences = self._scored_sentences(question, passages, intent, filters.last_day, dated=intent.when)
-        recent = _recent_start(filters, intent)
         if recent:
             sentences = _prefer_published_since(sentences, recent)
         yield compose_answer(
@@ -164,9 +164,9 @@ class Archive:
         source: str | Iterable[str] | None = None,
     ) -> Timeline:
         """Dated events matching ``query``, oldest first, repeated reports of one day merged."""
-        filters = _filters(since, until, source, as_of)
         intent = read_intent(query)
-        passages = self._passages(query, filters, intent, depth=ASK_DEPTH * 2)
+        filters = _event_filters(_filters(since, until, source, as_of), intent)
+        passages = self._passages(query, filters, _recent_start(filters, intent), depth=ASK_DEPTH * 2)
         sentences = self._scored_sentences(query, passages, intent, filters.last_day, dated=True)
         return build_timeline(query, sentences, intent, filters.last_day)
 
@@ -207,20 +207,16 @@ class Archive:
                 rows[row] = vector
         return rows
 
-    def _passages(self, question: str, filters: Filters, intent: Intent, depth: int | None = None) -> list[Passage]:
-        """The passages to answer from. A question about "this week" (``Intent.recent_days``) reads
-        what was published in those days before its as-of day (else today) first; the best of the
-        rest of the window come after them (``RECENT_SHARE``)."""
+    def _passages(self, question: str, filters: Filters, recent: dt.date | None, depth: int | None = None) -> list[Passage]:
+        """The passages to answer from. A question about the last few days (``recent``: the first
+        of them, see ``_recent_start``) reads what was published since then first; the best of
+        the rest of the window come after them (``RECENT_SHARE``)."""
         depth = depth or ASK_DEPTH
-        if intent.since and (filters.since is None or filters.since < intent.since):
-            # An article published before the window cannot report an event inside it.
-            filters = dataclasses.replace(filters, since=intent.since)
-        start = _recent_start(filters, intent)
-        if start:
-            recent = self.retriever.search(question, depth, dataclasses.replace(filters, since=start))
-            keep = round(depth * RECENT_SHARE)
-            return _merge(recent[:keep], self.retriever.search(question, depth, filters), depth)
-        return self.retriever.search(question, depth, filters)
+        if recent is None:
+            return self.retriever.search(question, depth, filters)
+        latest = self.retriever.search(question, depth, dataclasses.replace(filters, since=recent))
+        keep = round(depth * RECENT_SHARE)
+        return _merge(latest[:keep], self.retriever.search(question, depth, filters), depth)
 
     # ---- reports -------------------------------------------------------------------------
 
@@ -249,6 +245,13 @@ def _filters(since: DateLike, until: DateLike, source: str | Iterable[str] | Non
         sources=sources,
         as_of=parse_date(as_of, field="as_of"),
     )
+
+
+def _event_filters(filters: Filters, intent: Intent) -> Filters:
+    """``filters`` narrowed to the question's years: an article published before them cannot report an event inside them."""
+    if intent.since and (filters.since is None or filters.since < intent.since):
+        return dataclasses.replace(filters, since=intent.since)
+    return filters
 
 
 def _recent_start(filters: Filters, intent: Intent) -> dt.date | None:

@@ -106,13 +106,15 @@ class LexicalIndex:
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a folded term; unseen terms weigh the most."""
-        n = max(len(self.chunk_ids), 1)
-        return math.log(1.0 + (n + 0.5) / (self.document_frequency.get(term, 0) + 0.5))
+        return self._idf(self.document_frequency.get(term, 0))
 
     def specificity(self, term: str) -> float:
         """``idf`` over its largest value (a term no chunk holds): near 0 for words in every chunk, 1 for the rarest."""
+        return self.idf(term) / self._idf(0)
+
+    def _idf(self, frequency: int) -> float:
         n = max(len(self.chunk_ids), 1)
-        return self.idf(term) / math.log(1.0 + (n + 0.5) / 0.5)
+        return math.log(1.0 + (n + 0.5) / (frequency + 0.5))
 
     @classmethod
     def build(cls, store: ChromaStore) -> LexicalIndex:

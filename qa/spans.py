@@ -140,8 +140,8 @@ class SpanExtractor:
 
         ``specificity`` (0 to 1, from how rare a term is in the archive) weighs down names that
         are everywhere ("U.S.", "Trump", "new law"), which answer few questions; numbers and dates
-        are left as they are. A name
-        that is the end of a longer candidate ("Patel", "Kash Patel") gives its votes to it.
+        are left as they are. A name that is the end of a longer candidate ("Patel", "Kash Patel")
+        gives its votes to it.
         """
         if not wanted.extractive or not sentences:
             return None
