@@ -320,6 +320,7 @@ def compose_answer(
     max_citations: int = 5,
     spans: SpanExtractor | None = None,
     specificity: Callable[[str], float] | None = None,
+    similarity: Callable[[str, list[str]], list[float]] | None = None,
 ) -> Answer:
     """The answer and its citations from scored sentences."""
     if intent.when:
@@ -344,7 +345,7 @@ def compose_answer(
     best = ranked[0]
     supporting = [s for s in ranked if s.relevance >= max(MIN_RELEVANCE, best.relevance - RELEVANCE_MARGIN)]
     message = "No passage states a date for this; the closest statements are cited." if intent.when else ""
-    span = _short_answer(question, ranked[:SPAN_SENTENCES], spans, specificity) if spans and not intent.when else None
+    span = _short_answer(question, ranked[:SPAN_SENTENCES], spans, specificity, similarity) if spans and not intent.when else None
     if span is not None:
         source = ranked[span.sentence_index]
         citations = [source.citation()] + [s.citation() for s in supporting if s is not source]
@@ -364,7 +365,11 @@ SPAN_TEMPERATURE = 0.2
 
 
 def _short_answer(
-    question: str, ranked: list[Sentence], spans: SpanExtractor, specificity: Callable[[str], float] | None = None
+    question: str,
+    ranked: list[Sentence],
+    spans: SpanExtractor,
+    specificity: Callable[[str], float] | None = None,
+    similarity: Callable[[str, list[str]], list[float]] | None = None,
 ) -> Span | None:
     """Candidates are voted on across the top sentences; each sentence votes with weight
     exp((relevance - best) / SPAN_TEMPERATURE), so agreement counts among sentences about as
@@ -375,7 +380,8 @@ def _short_answer(
     if not wanted.extractive or not pool:
         return None
     best = pool[0].relevance
-    return spans.best_span(question, [(s.text, math.exp((s.relevance - best) / SPAN_TEMPERATURE)) for s in pool], wanted, specificity)
+    weighted = [(s.text, math.exp((s.relevance - best) / SPAN_TEMPERATURE)) for s in pool]
+    return spans.best_span(question, weighted, wanted, specificity, similarity)
 
 
 def build_timeline(query: str, sentences: list[Sentence], intent: Intent, as_of: dt.date | None) -> Timeline:

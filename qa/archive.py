@@ -152,6 +152,7 @@ class Archive:
             max_citations=k,
             spans=SpanExtractor.shared(),
             specificity=self.retriever.lexical.specificity,
+            similarity=self.encoder.similarity,
         )
 
     def timeline(

@@ -80,6 +80,13 @@ class Encoder:
             )
         return vectors.astype(np.float32, copy=False)
 
+    def similarity(self, text: str, others: Sequence[str]) -> list[float]:
+        """Cosine similarity of each of ``others`` to ``text``."""
+        if not others:
+            return []
+        vectors = self.encode([text, *others])
+        return [float(x) for x in vectors[1:] @ vectors[0]]
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """``encode`` for questions, remembering the last ``QUERY_CACHE`` of them: a question is read
         by retrieval and again when its sentences are scored, and clients repeat questions."""

@@ -48,6 +48,8 @@ PROXIMITY_WORDS = 8.0
 SECONDARY_FIT = 0.7
 #: How strongly ``best_span``'s specificity counts (its power).
 SPECIFICITY = 1.0
+#: How strongly a named candidate's likeness to the kind of thing asked for counts (its power; see ``best_span``).
+KIND_POWER = 2.0
 _HOW = re.compile(r"\bhow\s+(many|much|long|old|far)\b", re.I)
 
 
@@ -61,6 +63,8 @@ class AnswerType:
     subject: bool = False
     #: Labels that answer it best ("who" wants a person first, an organisation next); empty: all of ``labels``.
     primary: frozenset[str] = frozenset()
+    #: The question's words for the kind of thing it wants, with the words that narrow it ("European country").
+    kind: str | None = None
 
     def fit(self, label: str) -> float:
         return 1.0 if not self.primary or label in self.primary else SECONDARY_FIT
@@ -77,6 +81,7 @@ class Span:
     start: int  # offset of the span inside its sentence
     end: int
     score: float
+    label: str = ""  # spaCy's entity label; empty for a noun phrase
 
 
 class SpanExtractor:
@@ -120,10 +125,11 @@ class SpanExtractor:
                 if head is not None:
                     labels = _NOUN_TYPES.get(head.lower_.rstrip("s"), _NOUN_TYPES.get(head.lower_, set()))
                     subject = head.dep_ in ("nsubj", "nsubjpass")
+                    kind = _kind_phrase(head)
                     if word == "who" and not labels:
                         # "who is the chief executive": a person, whatever the title
-                        return AnswerType(frozenset(_WH_TYPES["who"]), subject=subject, primary=frozenset(PERSON))
-                    return AnswerType(frozenset(labels), noun=None if labels else head.lower_, subject=subject)
+                        return AnswerType(frozenset(_WH_TYPES["who"]), subject=subject, primary=frozenset(PERSON), kind=kind)
+                    return AnswerType(frozenset(labels), noun=None if labels else head.lower_, subject=subject, kind=kind)
         for word, labels in _WH_TYPES.items():
             if re.search(rf"\b{word}\b", lowered):
                 return AnswerType(frozenset(labels), primary=frozenset(PERSON) if word == "who" else frozenset())
@@ -135,13 +141,17 @@ class SpanExtractor:
         sentences: list[tuple[str, float]],
         wanted: AnswerType,
         specificity: Callable[[str], float] | None = None,
+        similarity: Callable[[str, list[str]], list[float]] | None = None,
     ) -> Span | None:
         """The best-supported candidate across ``(sentence, relevance)`` pairs, or None.
 
         ``specificity`` (0 to 1, from how rare a term is in the archive) weighs down names that
         are everywhere ("U.S.", "Trump", "new law"), which answer few questions; numbers and dates
         are left as they are. A name that is the end of a longer candidate ("Patel", "Kash Patel")
-        gives its votes to it.
+        gives its votes to it. ``similarity`` (cosine of the question's kind, "European country",
+        to each candidate) picks among names the tagger gives the same label: a country over a
+        region. Only for kinds the tagger labels: for common nouns ("which beverage") it measured
+        worse, since a phrase that names the kind itself ("nondairy beverages") is most like it.
         """
         if not wanted.extractive or not sentences:
             return None
@@ -165,13 +175,18 @@ class SpanExtractor:
                 key = " ".join(terms)
                 votes[key] = votes.get(key, 0.0) + score
                 if key not in first or score > first[key].score:
-                    first[key] = Span(span.text, index, span.start_char, span.end_char, score)
+                    first[key] = Span(span.text, index, span.start_char, span.end_char, score, span.label_)
         if not votes:
             return None
         for key in sorted(votes, key=len):
             longer = [k for k in votes if k != key and k.endswith(" " + key)]
             if len(longer) == 1:  # "Patel" is "Kash Patel" when no other Patel is a candidate
                 votes[longer[0]] += votes.pop(key)
+        if similarity is not None and wanted.kind and wanted.labels:
+            # "which country": Switzerland over the canton of Valais, both places to the tagger.
+            named = [key for key in votes if first[key].label not in NUMBER | TIME]
+            for key, fit in zip(named, similarity(wanted.kind, [first[key].text for key in named]), strict=True):
+                votes[key] *= max(fit, 0.01) ** KIND_POWER
         best = max(votes, key=lambda key: votes[key])
         chosen = first[best]
         chosen.score = votes[best]
@@ -206,6 +221,13 @@ def _wh_noun(token: Any) -> Any:
             break
         noun = target
     return noun
+
+
+def _kind_phrase(noun: Any) -> str:
+    """The noun with the words that narrow it in the question: "European country", "pop star"."""
+    left = [t for t in noun.lefts if t.dep_ in ("amod", "compound", "nmod") and t.i < noun.i]
+    start = min([t.i for t in left], default=noun.i)
+    return noun.doc[start : noun.i + 1].text
 
 
 def _extend(doc: Any, span: Any) -> Any:

@@ -24,6 +24,26 @@ def test_answer_type_from_the_question(question: str, labels: set[str], noun: st
     assert labels <= wanted.labels and wanted.noun == noun
 
 
+def test_the_kind_asked_for_keeps_the_words_that_narrow_it() -> None:
+    spans = SpanExtractor.shared()
+    assert spans.answer_type("Which European country elected a former fighter pilot as prime minister?").kind == "European country"
+    assert spans.answer_type("Which pop star got married on Sunday?").kind == "pop star"
+
+
+def test_a_name_like_the_kind_asked_for_beats_one_of_the_same_label(corpus_archive: Archive) -> None:
+    spans = SpanExtractor.shared()
+    question = "In which country did the fire break out?"
+    wanted = spans.answer_type(question)
+    sentences = [
+        ("Rescuers in Valais said the fire broke out after midnight.", 1.0),
+        ("Police in Valais said the fire broke out in the basement.", 1.0),
+        ("The resort town is in southern Switzerland.", 0.9),
+    ]
+    assert spans.best_span(question, sentences, wanted).text == "Valais"  # two votes to one
+    chosen = spans.best_span(question, sentences, wanted, similarity=corpus_archive.encoder.similarity)
+    assert chosen is not None and chosen.text == "Switzerland"
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
