@@ -5,7 +5,10 @@
 Chunks the first articles of ../shared/data/archive/news-2023-2025.jsonl.gz as ingest does and
 encodes the same chunk texts with the bare SentenceTransformer at each batch size, in turns,
 ``--repeat`` times. Prints the median chunks/s per batch size and its ratio to batch size 32
-(sentence-transformers' default). Writes bench/results/.
+(sentence-transformers' default). Then, at the configured batch size and in turns, the same
+texts through ``SentenceTransformer.encode`` and through our ``Encoder.encode_passages`` (one
+tokenization, a forward pass under inference mode, and sentence vectors pooled from it): the
+median of each and their ratio. Writes bench/results/.
 """
 
 from __future__ import annotations
@@ -57,18 +60,35 @@ def main() -> int:
             model.encode(texts, batch_size=size, show_progress_bar=False)
             rates[size].append(len(texts) / (time.perf_counter() - started))
     medians = {size: statistics.median(values) for size, values in rates.items()}
+    ours: dict[str, list[float]] = {"sentence_transformers": [], "encode_passages": []}
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        model.encode(texts, batch_size=settings.encode_batch_size, normalize_embeddings=True, show_progress_bar=False)
+        ours["sentence_transformers"].append(len(texts) / (time.perf_counter() - started))
+        started = time.perf_counter()
+        encoder.encode_passages(texts)
+        ours["encode_passages"].append(len(texts) / (time.perf_counter() - started))
+    direct = {name: statistics.median(values) for name, values in ours.items()}
     result = {
         "chunks": len(texts),
         "repeat": args.repeat,
         "chunks_per_s": {str(size): round(rate, 1) for size, rate in medians.items()},
         "vs_batch_32": {str(size): round(rate / medians[32], 3) for size, rate in medians.items()},
         "best_batch_size": max(medians, key=lambda size: medians[size]),
+        "batch_size": settings.encode_batch_size,
+        "sentence_transformers_chunks_per_s": round(direct["sentence_transformers"], 1),
+        "encode_passages_chunks_per_s": round(direct["encode_passages"], 1),
+        "encode_passages_vs_sentence_transformers": round(direct["encode_passages"] / direct["sentence_transformers"], 3),
     }
     save("encode-batch", result)
     print(f"{len(texts)} chunks, median of {args.repeat} runs")
     print(f"{'batch':>6} {'chunks/s':>9} {'vs 32':>6}")
     for size in SIZES:
         print(f"{size:>6} {medians[size]:>9.1f} {medians[size] / medians[32]:>6.2f}")
+    print(
+        f"batch {settings.encode_batch_size}: sentence-transformers {direct['sentence_transformers']:.1f} chunks/s, "
+        f"encode_passages {direct['encode_passages']:.1f} ({result['encode_passages_vs_sentence_transformers']:.3f}x)"
+    )
     if args.json:
         print(json.dumps(result))
     return 0
