@@ -21,14 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from results_file import save  # noqa: E402
+from results_file import ARCHIVE, save  # noqa: E402
 
 from qa import Archive, Article  # noqa: E402
 from qa.ingest import read_paths  # noqa: E402
 from qa.names import fold_terms  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
-ARCHIVE = SHARED / "data" / "archive" / "news-2023-2025.jsonl.gz"
 SEED = SHARED / "seed"
 QUESTION = "When was Ain al-Asad last hit by ballistic missiles?"
 

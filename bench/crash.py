@@ -24,11 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from results_file import save  # noqa: E402
+from results_file import ARCHIVE, save  # noqa: E402
 
 from qa import Archive  # noqa: E402
 
-ARCHIVE = ROOT.parent / "shared" / "data" / "archive" / "news-2023-2025.jsonl.gz"
 DATELINE = str(ROOT / ".venv" / "bin" / "dateline")
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from results_file import save  # noqa: E402
+from results_file import ARCHIVE, save  # noqa: E402
 
 from qa import Article  # noqa: E402
 from qa.chunk import Chunker  # noqa: E402
@@ -32,7 +32,6 @@ from qa.embed import Encoder  # noqa: E402
 from qa.ingest import read_paths  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
-ARCHIVE = ROOT.parent / "shared" / "data" / "archive" / "news-2023-2025.jsonl.gz"
 SIZES = (1, 2, 4, 8, 16, 32, 64)
 
 

@@ -33,13 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from results_file import save  # noqa: E402
+from results_file import ARCHIVE, save  # noqa: E402
 
 from qa import Archive, Article  # noqa: E402
 from qa.chunk import Chunker  # noqa: E402
 from qa.ingest import read_paths  # noqa: E402
-
-ARCHIVE = ROOT.parent / "shared" / "data" / "archive" / "news-2023-2025.jsonl.gz"
 
 
 def llamaindex_ingest(articles: list[Article], folder: Path, chunker: Chunker, max_tokens: int) -> dict[str, float] | None:

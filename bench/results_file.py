@@ -1,4 +1,5 @@
-"""Where every benchmark writes its figures: bench/results/NAME-YYYYmmdd-HHMMSS.json."""
+"""Where every benchmark writes its figures (bench/results/NAME-YYYYmmdd-HHMMSS.json), and the
+shared archive the ingest benchmarks read."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: 20,189 real articles in ../shared/data beside the project (never copied into it).
+ARCHIVE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "archive" / "news-2023-2025.jsonl.gz"
 
 
 def save(name: str, figures: Any) -> Path:
