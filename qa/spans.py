@@ -225,7 +225,7 @@ def _wh_noun(token: Any) -> Any:
 
 def _kind_phrase(noun: Any) -> str:
     """The noun with the words that narrow it in the question: "European country", "pop star"."""
-    left = [t for t in noun.lefts if t.dep_ in ("amod", "compound", "nmod") and t.i < noun.i]
+    left = [t for t in noun.lefts if t.dep_ in ("amod", "compound", "nmod")]
     start = min([t.i for t in left], default=noun.i)
     return noun.doc[start : noun.i + 1].text
 
