@@ -59,7 +59,7 @@ class Archive:
     def __init__(self, store: ChromaStore, settings: Settings) -> None:
         self.settings = settings
         self.store = store
-        self.encoder = Encoder.shared(settings.resolved_model_dir(), settings.encode_batch_size)
+        self.encoder = Encoder.shared(settings.resolved_model_dir(), settings.encode_batch_size, settings.encoder_precision)
         self.retriever = Retriever(store, self.encoder)
 
     @classmethod

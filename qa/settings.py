@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     #: Texts per forward pass. Small batches stay in the CPU's caches: on two cores 8 chunks per pass
     #: encode about 1.2 times as fast as 32 (bench/encode_batch.py).
     encode_batch_size: int = 8
+    #: What the model's matrix products run in. ``auto``: bfloat16 where the CPU has it in hardware
+    #: (AVX-512 BF16 or AMX), else float32. See ``qa.embed.Encoder``.
+    encoder_precision: Literal["auto", "float32", "bfloat16"] = "auto"
 
     #: When set, every ``/v1`` route of the web app requires it in the ``X-API-Key`` header.
     api_key: str = ""
