@@ -22,6 +22,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 #: Question vectors remembered per process.
 QUERY_CACHE = 256
 
+#: Batches are padded to a multiple of this many word pieces, so the model sees few distinct
+#: shapes: the math libraries keep kernels and buffers per shape, and resident memory would
+#: otherwise grow with every new one.
+WIDTH_STEP = 32
+
 Precision = Literal["auto", "float32", "bfloat16"]
 
 
@@ -147,7 +152,7 @@ class Encoder:
         with self._encode_lock, torch.inference_mode():
             for first in range(0, len(order), self.batch_size):
                 rows = order[first : first + self.batch_size]
-                width = len(ids[rows[0]])
+                width = min(-(-len(ids[rows[0]]) // WIDTH_STEP) * WIDTH_STEP, self.model.max_seq_length)  # texts are truncated to it
                 input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
                 mask = torch.zeros((len(rows), width), dtype=torch.long)
                 for j, i in enumerate(rows):
