@@ -241,13 +241,19 @@ class ChromaStore:
         return {cid: (doc, dict(meta)) for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
 
     def iter_passages(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Every chunk, paged, for building the lexical index."""
+        """Every chunk: id, text and metadata."""
+        for got in self.iter_pages(page):
+            yield from zip(got["ids"], got["documents"], (dict(m) for m in got["metadatas"]), strict=True)
+
+    def iter_pages(self, page: int = 5000, vectors: bool = False) -> Iterator[Any]:
+        """Every chunk, ``page`` at a time, as Chroma returns them (ids, documents, metadatas, and with ``vectors`` embeddings)."""
+        include = ["documents", "metadatas", *(["embeddings"] if vectors else [])]
         offset = 0
         while True:
-            got = self.passages.get(limit=page, offset=offset, include=["documents", "metadatas"])
+            got = self.passages.get(limit=page, offset=offset, include=include)  # type: ignore[arg-type]
             if not got["ids"]:
                 return
-            yield from zip(got["ids"], got["documents"], (dict(m) for m in got["metadatas"]), strict=True)
+            yield got
             offset += len(got["ids"])
 
     def article(self, article_id: str) -> Article | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import Archive
+from qa import Archive, retrieve
 from qa.chunk import split_sentences
 from qa.index import text_hash
 from qa.retrieve import OVERFETCH, Filters
@@ -66,7 +66,9 @@ def test_an_index_without_sentence_vectors_answers_the_same_and_refills_them(ira
     assert bare.store.sentences.count() > 0
 
 
-def test_filtered_dense_search_equals_chromas_own_filter(iraq_archive: Archive) -> None:
+@pytest.mark.parametrize("exact_max", [retrieve.EXACT_MAX, 0], ids=["exact", "pool"])
+def test_filtered_dense_search_equals_chromas_own_filter(iraq_archive: Archive, exact_max: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retrieve, "EXACT_MAX", exact_max)  # 0: every window is read through a pool from Chroma
     retriever = iraq_archive.retriever
     vector = iraq_archive.encoder.encode([HEADLINE])[0]
     lexical = retriever.lexical
@@ -78,7 +80,7 @@ def test_filtered_dense_search_equals_chromas_own_filter(iraq_archive: Archive) 
     ]
     for filters in cases:
         admitted = filters.mask(lexical.published_days, lexical.sources)
-        for depth in (2, 5, 40):  # small depths make the unfiltered pool too short: Chroma's filter is used
+        for depth in (2, 5, 40):  # through the pool, small depths make it too short: Chroma's filter is used
             ours = retriever._dense(vector, depth, filters, admitted)
             theirs = [cid for cid, _ in iraq_archive.store.query_ids(vector, depth, filters.where())]
             assert ours == theirs, (filters, depth)
