@@ -8,7 +8,9 @@ encodes the same chunk texts with the bare SentenceTransformer at each batch siz
 (sentence-transformers' default). Then, at the configured batch size and in turns, the same
 texts through ``SentenceTransformer.encode`` and through our ``Encoder.encode_passages`` (one
 tokenization, a forward pass under inference mode, and sentence vectors pooled from it): the
-median of each and their ratio. Writes bench/results/.
+median of each and their ratio. Last, ``encode_passages`` in float32 and in bfloat16, in turns:
+chunks/s of each and how far bfloat16's passage and sentence vectors are from float32's (cosine).
+``--precision-only`` runs just that. Writes bench/results/.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,6 +45,7 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=320)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--precision-only", action="store_true", help="only float32 against bfloat16")
     args = parser.parse_args()
     if not ARCHIVE.exists():
         print(f"needs {ARCHIVE} (../shared/data beside the project)", file=sys.stderr)
@@ -50,6 +55,9 @@ def main() -> int:
     chunker = Chunker(encoder.tokenizer, settings.chunk_tokens, settings.overlap_tokens)
     articles = [a for a in itertools.islice(read_paths([ARCHIVE]), args.articles) if isinstance(a, Article)]
     texts = [c.text for a in articles for c in chunker.chunk(a.text)][: args.chunks]
+    if args.precision_only:
+        result = {"chunks": len(texts), "repeat": args.repeat, **precision(encoder, texts, args.repeat)}
+        return report("encode-precision", result, args.json)
     model = encoder.model
     model.encode(texts[:16], batch_size=8)  # warm-up
     rates: dict[int, list[float]] = {size: [] for size in SIZES}
@@ -79,7 +87,7 @@ def main() -> int:
         "encode_passages_chunks_per_s": round(direct["encode_passages"], 1),
         "encode_passages_vs_sentence_transformers": round(direct["encode_passages"] / direct["sentence_transformers"], 3),
     }
-    save("encode-batch", result)
+    result.update(precision(encoder, texts, args.repeat))
     print(f"{len(texts)} chunks, median of {args.repeat} runs")
     print(f"{'batch':>6} {'chunks/s':>9} {'vs 32':>6}")
     for size in SIZES:
@@ -88,7 +96,41 @@ def main() -> int:
         f"batch {settings.encode_batch_size}: sentence-transformers {direct['sentence_transformers']:.1f} chunks/s, "
         f"encode_passages {direct['encode_passages']:.1f} ({result['encode_passages_vs_sentence_transformers']:.3f}x)"
     )
-    if args.json:
+    return report("encode-batch", result, args.json)
+
+
+def precision(encoder: Encoder, texts: list[str], repeat: int) -> dict[str, float]:
+    """``encode_passages`` in float32 and in bfloat16 (the same weights), in turns: speed and agreement."""
+    encoders = {name: Encoder(encoder.model_dir, encoder.batch_size, name) for name in ("float32", "bfloat16")}
+    for other in encoders.values():
+        other.__dict__["model"], other.__dict__["tokenizer"] = encoder.model, encoder.tokenizer
+    rates: dict[str, list[float]] = {name: [] for name in encoders}
+    outputs = {}
+    for _ in range(repeat):
+        for name, other in encoders.items():
+            started = time.perf_counter()
+            outputs[name] = other.encode_passages(texts)
+            rates[name].append(len(texts) / (time.perf_counter() - started))
+    (v32, s32), (v16, s16) = outputs["float32"], outputs["bfloat16"]
+    passages = (v32 * v16).sum(axis=1)
+    sentences = np.concatenate([(a.vectors * b.vectors).sum(axis=1) for a, b in zip(s32, s16, strict=True) if len(a.vectors)])
+    f32, b16 = statistics.median(rates["float32"]), statistics.median(rates["bfloat16"])
+    return {
+        "float32_chunks_per_s": round(f32, 1),
+        "bfloat16_chunks_per_s": round(b16, 1),
+        "bfloat16_vs_float32": round(b16 / f32, 3),
+        "bfloat16_passage_cosine_min": round(float(passages.min()), 6),
+        "bfloat16_sentence_cosine_min": round(float(sentences.min()), 6),
+        "bfloat16_sentence_cosine_median": round(float(np.median(sentences)), 6),
+    }
+
+
+def report(name: str, result: dict, as_json: bool) -> int:
+    save(name, result)
+    for key, value in result.items():
+        if key.startswith(("float32", "bfloat16")):
+            print(f"{key:>32}: {value}")
+    if as_json:
         print(json.dumps(result))
     return 0
 

@@ -38,7 +38,7 @@ RECENCY_BOOST = 0.5
 RECENCY_DAYS = 7.0
 #: Dense look-ups with filters first read at least this many times the depth without them (see ``Retriever._dense``)...
 OVERFETCH = 4
-#: ...and at most this many ids (about 30 ms at 22,000 chunks); narrower windows use Chroma's filter.
+#: ...and at most this many ids (about 30 ms at 22,000 chunks); a narrower window is scored exactly (below).
 MAX_POOL = 8000
 #: A filtered dense look-up that admits at most this many chunks (or whose pool would pass
 #: ``MAX_POOL``) scores each of them exactly, against the vectors kept beside the lexical index.
