@@ -25,7 +25,6 @@ import argparse
 import datetime as dt
 import itertools
 import json
-import math
 import resource
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from results_file import ARCHIVE, save  # noqa: E402
+from results_file import ARCHIVE, rss_mb, save  # noqa: E402
 
 from qa import Archive, Article  # noqa: E402
 from qa.chunk import Chunker  # noqa: E402
@@ -93,7 +92,7 @@ def pipeline_only(args: argparse.Namespace) -> int:
         pipeline = IngestPipeline(archive.store, archive.encoder, archive.settings)
         started = time.perf_counter()
         report = pipeline.run(
-            itertools.islice(read_paths([args.source]), args.articles), lambda _: samples.append((pipeline.report.chunks, _rss_mb()))
+            itertools.islice(read_paths([args.source]), args.articles), lambda _: samples.append((pipeline.report.chunks, rss_mb()))
         )
         seconds = time.perf_counter() - started
     result = {
@@ -114,14 +113,6 @@ def pipeline_only(args: argparse.Namespace) -> int:
         result["rss_mb_at_end"] = round(r1, 1)
         result["rss_growth_mb_per_1k_chunks"] = round((r1 - r0) / max(c1 - c0, 1) * 1000, 2)
     return report_figures(f"ingest-pipeline-{args.articles}", result, args.json)
-
-
-def _rss_mb() -> float:
-    """Resident memory now (not the peak), from /proc."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return math.nan
 
 
 def report_figures(name: str, result: dict, as_json: bool) -> int:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
-from results_file import save
+from results_file import rss_mb, save
 
 ROOT = Path(__file__).resolve().parent.parent
 DATELINE = str(ROOT / ".venv" / "bin" / "dateline")
@@ -33,13 +33,6 @@ QUESTIONS = [
     "Who became king after Queen Elizabeth II died?",
     "How many drones and missiles did Iran launch at Israel?",
 ]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> int:

@@ -1,9 +1,10 @@
-"""Where every benchmark writes its figures (bench/results/NAME-YYYYmmdd-HHMMSS.json), and the
-shared archive the ingest benchmarks read."""
+"""Where every benchmark writes its figures (bench/results/NAME-YYYYmmdd-HHMMSS.json), the shared
+archive the ingest benchmarks read, and how they read a process's resident memory."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -19,3 +20,11 @@ def save(name: str, figures: Any) -> Path:
     path = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(figures, indent=2) + "\n")
     return path
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """A process's resident memory now (not its peak), in MB, from /proc; NaN where there is none."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return math.nan

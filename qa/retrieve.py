@@ -286,8 +286,9 @@ class Retriever:
         (``share``: the part of the index the filters admit, known from the lexical index's arrays)
         and filters them here. A window of at most ``EXACT_MAX`` chunks, or one so narrow that the
         pool would pass ``MAX_POOL``, is scored exactly against the vectors saved beside the
-        lexical index. Chroma filters only when too few of a pool pass. Chunks written by another process since the lexical index was
-        built are found by the pool and by Chroma's filter, not by the exact look-up.
+        lexical index. Chroma filters only when too few of a pool pass. Chunks written by another
+        process since the lexical index was built are found by the pool and by Chroma's filter,
+        not by the exact look-up.
         """
         if admitted is None:
             return [cid for cid, _ in self.store.query_ids(vector, depth, None)]
@@ -299,7 +300,7 @@ class Retriever:
             return [lexical.chunk_ids[int(candidates[i])] for i in _top(lexical.vectors[candidates] @ vector, depth)]
         if 0 < pool_size <= MAX_POOL:
             pool = self.store.query_ids(vector, pool_size, None)
-            rows = self.lexical.rows
+            rows = lexical.rows
             unknown = [cid for cid, _ in pool if cid not in rows]  # written since the lexical index was built
             extra = {cid: filters.admits(meta) for cid, (_, meta) in self.store.get_passages(unknown).items()} if unknown else {}
             kept = [cid for cid, _ in pool if (admitted[rows[cid]] if cid in rows else extra.get(cid, False))]
