@@ -22,10 +22,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 #: Question vectors remembered per process.
 QUERY_CACHE = 256
 
-#: Batches are padded to a multiple of this many word pieces, so the model sees few distinct
-#: shapes: the math libraries keep kernels and buffers per shape, and resident memory would
-#: otherwise grow with every new one.
+#: Batches of passages are padded to a multiple of this many word pieces, so the model sees few
+#: distinct shapes: the math libraries keep kernels and buffers per shape, and resident memory
+#: would otherwise grow with every new one.
 WIDTH_STEP = 32
+#: Questions and sentences, short and encoded a few at a time while someone waits, are padded
+#: less: most are 10 to 40 word pieces, and a step of 32 made a third of each batch padding.
+#: Their shapes stay bounded (max_seq_length / 8 widths times ``batch_size`` rows).
+SHORT_WIDTH_STEP = 8
 
 Precision = Literal["auto", "float32", "bfloat16"]
 
@@ -90,7 +94,7 @@ class Encoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text (surrounding blanks ignored, as sentence-transformers does)."""
-        vectors, _ = self._forward([text.strip() for text in texts], tokens=False)
+        vectors, _ = self._forward([text.strip() for text in texts], tokens=False, step=SHORT_WIDTH_STEP)
         return vectors
 
     def similarity(self, text: str, others: Sequence[str]) -> list[float]:
@@ -125,11 +129,11 @@ class Encoder:
 
     def encode_passages(self, texts: Sequence[str]) -> tuple[np.ndarray, list[SentenceVectors]]:
         """Vectors of whole passages (as ``encode``) and, from the same forward pass, of each of their sentences."""
-        vectors, tokens = self._forward(list(texts), tokens=True)
+        vectors, tokens = self._forward(list(texts), tokens=True, step=WIDTH_STEP)
         return vectors, [pool_sentences(text, *pair) for text, pair in zip(texts, tokens, strict=True)]
 
-    def _forward(self, texts: list[str], tokens: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, list[tuple[int, int]]]]]:
-        """The model's forward pass over batches of texts of about the same length.
+    def _forward(self, texts: list[str], tokens: bool, step: int) -> tuple[np.ndarray, list[tuple[np.ndarray, list[tuple[int, int]]]]]:
+        """The model's forward pass over batches of texts of about the same length, padded to a multiple of ``step``.
 
         Returns unit vectors, one row per text, and with ``tokens`` each text's word-piece vectors
         and their character offsets. The same model and pooling as ``SentenceTransformer.encode``,
@@ -152,7 +156,7 @@ class Encoder:
         with self._encode_lock, torch.inference_mode():
             for first in range(0, len(order), self.batch_size):
                 rows = order[first : first + self.batch_size]
-                width = min(-(-len(ids[rows[0]]) // WIDTH_STEP) * WIDTH_STEP, self.model.max_seq_length)  # texts are truncated to it
+                width = min(-(-len(ids[rows[0]]) // step) * step, self.model.max_seq_length)  # texts are truncated to it
                 input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
                 mask = torch.zeros((len(rows), width), dtype=torch.long)
                 for j, i in enumerate(rows):

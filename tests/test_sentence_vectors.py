@@ -44,7 +44,10 @@ def test_stored_vectors_equal_recomputed_ones_and_the_passage_vector_is_unchange
     texts = _chunk_texts(iraq_archive)
     keys = list(texts)[:6]
     passages, computed = iraq_archive.encoder.encode_passages([texts[k] for k in keys])
-    assert np.allclose(passages, iraq_archive.encoder.encode([texts[k] for k in keys]), atol=1e-5)
+    # The same vector as ``encode``: in float32 to rounding; in bfloat16 the padding (passages and
+    # sentences are padded to different widths) moves it by rounding too, but a coarser one.
+    cosines = np.sum(passages * iraq_archive.encoder.encode([texts[k] for k in keys]), axis=1)
+    assert cosines.min() > (1 - 1e-6 if iraq_archive.encoder.precision == "float32" else 0.9995)
     stored = iraq_archive.store.sentences.get(keys)
     for key, fresh in zip(keys, computed, strict=True):
         cosines = np.sum(stored[key].vectors * fresh.vectors, axis=1)
