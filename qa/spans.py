@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from qa.demonyms import country_of
 from qa.names import fold_terms
 
 PLACE = {"GPE", "LOC", "FAC"}
@@ -23,6 +24,8 @@ ORGANISATION = {"ORG"}
 PERSON = {"PERSON"}
 NUMBER = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 TIME = {"DATE", "TIME"}
+WORK = {"WORK_OF_ART"}
+EVENT = {"EVENT"}
 
 # Head nouns of "which X" / "what X" questions and the entity labels that answer them.
 _NOUN_TYPES: dict[str, set[str]] = {}
@@ -37,6 +40,8 @@ for _labels, _nouns in (
     (PERSON, "person president leader ceo player actor actress singer official minister candidate director coach politician senator "
      "artist athlete author winner man woman chief founder judge billionaire rapper star musician quarterback pope"),
     (NUMBER, "number percentage percent amount price cost share rate total"),
+    (WORK | EVENT, "film movie song album book novel show series documentary musical podcast sitcom opera painting artwork "
+     "event festival championship tournament ceremony holiday"),
     (TIME, "year month day date decade"),
 ):  # fmt: skip
     for _noun in _nouns.split():
@@ -48,6 +53,8 @@ PROXIMITY_WORDS = 8.0
 SECONDARY_FIT = 0.7
 #: How strongly ``best_span``'s specificity counts (its power).
 SPECIFICITY = 1.0
+#: How much more a number counts when it is stated with what "how many" asks about ("four years").
+UNIT_FIT = 2.0
 #: How strongly a named candidate's likeness to the kind of thing asked for counts (its power; see ``best_span``).
 KIND_POWER = 2.0
 _HOW = re.compile(r"\bhow\s+(many|much|long|old|far)\b", re.I)
@@ -65,6 +72,10 @@ class AnswerType:
     primary: frozenset[str] = frozenset()
     #: The question's words for the kind of thing it wants, with the words that narrow it ("European country").
     kind: str | None = None
+    #: What "how many" counts ("years", "moons"), folded; a number stated with it answers best.
+    unit: str | None = None
+    #: The noun asked for is singular ("which marine mammal"): a plural candidate is answered in the singular.
+    singular: bool = False
 
     def fit(self, label: str) -> float:
         return 1.0 if not self.primary or label in self.primary else SECONDARY_FIT
@@ -115,7 +126,9 @@ class SpanExtractor:
         how = _HOW.search(lowered)
         if how:
             kind = how.group(1)
-            return AnswerType(frozenset(NUMBER | (TIME if kind in ("long", "old") or "years" in lowered else set())))
+            counted = fold_terms(lowered[how.end() :].split("?")[0])[:1] if kind == "many" else []
+            labels = NUMBER | (TIME if kind in ("long", "old") or "years" in lowered else set())
+            return AnswerType(frozenset(labels), unit=counted[0] if counted else None)
         with self._run_lock:
             doc = self.nlp(question)
         for token in doc:
@@ -129,7 +142,8 @@ class SpanExtractor:
                     if word == "who" and not labels:
                         # "who is the chief executive": a person, whatever the title
                         return AnswerType(frozenset(_WH_TYPES["who"]), subject=subject, primary=frozenset(PERSON), kind=kind)
-                    return AnswerType(frozenset(labels), noun=None if labels else head.lower_, subject=subject, kind=kind)
+                    noun = None if labels else head.lower_
+                    return AnswerType(frozenset(labels), noun=noun, subject=subject, kind=kind, singular=head.tag_ not in ("NNS", "NNPS"))
         for word, labels in _WH_TYPES.items():
             if re.search(rf"\b{word}\b", lowered):
                 return AnswerType(frozenset(labels), primary=frozenset(PERSON) if word == "who" else frozenset())
@@ -162,10 +176,15 @@ class SpanExtractor:
         first: dict[str, Span] = {}
         for index, (doc, (_, relevance)) in enumerate(zip(docs, sentences, strict=True)):
             anchors = [t.i for t in doc if fold_terms(t.text) and set(fold_terms(t.text)) <= asked]
-            for span, fit in _candidates(doc, wanted):
-                terms = fold_terms(span.text)
+            for span, fit, text in _candidates(doc, wanted):
+                terms = fold_terms(text)
                 if not terms or set(terms) <= asked:
                     continue  # repeats the question
+                if wanted.unit and span.label_ in NUMBER | TIME:
+                    if not any(t.like_num for t in span):
+                        continue  # "Sunday" does not say how many years
+                    if wanted.unit in fold_terms(doc[span.start : span.end + 2].text):
+                        fit *= UNIT_FIT  # "four years", "274 moons": the number of what was asked
                 distance = min((abs(a - span.start) for a in anchors), default=12)
                 score = relevance * fit / (1.0 + distance / PROXIMITY_WORDS)
                 if specificity is not None and span.label_ not in NUMBER | TIME:
@@ -175,7 +194,7 @@ class SpanExtractor:
                 key = " ".join(terms)
                 votes[key] = votes.get(key, 0.0) + score
                 if key not in first or score > first[key].score:
-                    first[key] = Span(span.text, index, span.start_char, span.end_char, score, span.label_)
+                    first[key] = Span(text, index, span.start_char, span.end_char, score, span.label_)
         if not votes:
             return None
         for key in sorted(votes, key=len):
@@ -197,13 +216,14 @@ def _wh_noun(token: Any) -> Any:
     """The noun a wh-word asks about: 'which US *city*', 'what type of *fish*', 'what is the name of the virus *strain*'."""
     noun = None
     # "which [US] city", "what type of": the noun right after the wh-word, whatever the parse says.
-    following = token.doc[token.i + 1 : token.i + 4]
-    for word in following:
-        if word.pos_ in ("NOUN",) and word.dep_ != "compound":
-            noun = word
-            break
+    # "which marine mammal": a phrase's head is its last word, whatever the tagger made of each word.
+    run = []
+    for word in token.doc[token.i + 1 : token.i + 4]:
         if word.pos_ not in ("ADJ", "PROPN", "NOUN"):
             break
+        run.append(word)
+    if any(word.pos_ == "NOUN" for word in run):
+        noun = run[-1]
     if noun is not None:
         pass
     elif token.head is not token and token.head.pos_ in ("NOUN", "PROPN"):
@@ -245,10 +265,14 @@ def _extend(doc: Any, span: Any) -> Any:
     return doc[span.start : end] if end != span.end else span
 
 
-def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float]]:
+def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float, str]]:
+    """Spans that could answer, how well their kind fits, and the answer each gives (its text,
+    the country a demonym names, a plural noun in the singular the question asked in)."""
     found = [(_extend(doc, ent), wanted.fit(ent.label_)) for ent in doc.ents if ent.label_ in wanted.labels]
     # Dates and counts answer only questions that ask for them.
     unwanted = {i for ent in doc.ents if ent.label_ in (TIME | NUMBER) - wanted.labels for i in range(ent.start, ent.end)}
+    if wanted.noun or wanted.labels & WORK:
+        found += [(title, 1.0 if wanted.labels & WORK else 0.8) for title in _quoted_titles(doc)]
     if wanted.noun or not found:
         # Noun phrases: the kind of thing asked for, or proper-noun phrases the tagger did not label.
         for chunk in doc.noun_chunks:
@@ -258,6 +282,51 @@ def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float]]:
             proper = any(t.pos_ == "PROPN" for t in trimmed)
             if wanted.noun:
                 found.append((_extend(doc, trimmed), 0.8 if proper else 0.6))
-            elif proper and wanted.labels & (ORGANISATION | PERSON | PLACE):
+            elif proper and wanted.labels & (ORGANISATION | PERSON | PLACE | WORK | EVENT):
                 found.append((_extend(doc, trimmed), 0.5))
-    return found
+    # Only common nouns change number: names and titles are answered as written.
+    answers = [(span, fit, _singular(span) if wanted.singular and span.label_ in ("", "NP") else span.text) for span, fit in found]
+    if wanted.kind and wanted.kind.split()[-1].lower() in ("country", "nation"):
+        # "a Ukrainian athlete": the country of a people the tagger labels NORP.
+        answers += [(ent, wanted.fit("GPE"), country) for ent in doc.ents if ent.label_ == "NORP" and (country := country_of(ent.text))]
+    return answers
+
+
+#: Text between quotation marks, for titles: “One Battle After Another”, "Golden".
+_QUOTED = re.compile(r"[“\"]([^“”\"]{1,80})[”\"]")
+
+
+def _quoted_titles(doc: Any) -> list[Any]:
+    """Quoted words written as a title (capitalised, at most 8 words, not ending as a sentence
+    does): the films, songs and shows news names; quoted speech ("We will fight," he said) is not."""
+    titles = []
+    for match in _QUOTED.finditer(doc.text):
+        inner = match.group(1).strip()
+        words = inner.split()
+        if not words or len(words) > 8 or inner[-1] in ",.;:!?" or not inner[0].isupper():
+            continue
+        if sum(w[:1].isupper() for w in words) * 2 < len(words):
+            continue
+        span = doc.char_span(match.start(1), match.end(1), label="WORK_OF_ART", alignment_mode="expand")
+        if span is not None:
+            titles.append(span)
+    return titles
+
+
+#: Words the tagger may call plural whose final "s" is not a plural's.
+_NOT_PLURAL = ("ss", "us", "is", "ics", "news", "series", "species", "betes", "measles", "mumps", "rabies", "herpes")
+
+
+def _singular(span: Any) -> str:
+    """The span with its head noun in the singular when it is plural ("bottlenose dolphins" -> "bottlenose dolphin")."""
+    root = span.root
+    word = root.text
+    if root.tag_ != "NNS" or span.end_char != root.idx + len(word) or word.lower().endswith(_NOT_PLURAL):
+        return str(span.text)
+    if re.search(r"[^aeiou]ies$", word):
+        word = word[:-3] + "y"
+    elif re.search(r"(?:ch|sh|x|ss|z)es$", word):
+        word = word[:-2]
+    elif word.endswith("s"):
+        word = word[:-1]
+    return str(span.text[: root.idx - span.start_char]) + word

@@ -89,3 +89,41 @@ def test_names_found_everywhere_weigh_less_and_short_names_join_their_full_form(
     ]
     chosen = spans.best_span(question, sentences, spans.answer_type(question))
     assert chosen is not None and chosen.text == "Kash Patel"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentences", "expected"),
+    [
+        # A people's adjective names its country when the question asks for one.
+        (
+            "An athlete from which country was disqualified for wearing a banned helmet?",
+            ["The Ukrainian skeleton racer was disqualified on Thursday over his helmet."],
+            "Ukraine",
+        ),
+        # A plural noun is answered in the number the question asked in.
+        (
+            "Which marine mammal has the navy trained to find mines?",
+            ["The navy has trained bottlenose dolphins to find mines since the 1960s."],
+            "bottlenose dolphin",
+        ),
+        # Films and songs are named in quotation marks; titles keep their own number.
+        ("Which film set the record for the most nominations?", ["“Sinners” set a record with 16 nominations this year."], "Sinners"),
+        # "How many years": the number stated with years, not any number, nor a day.
+        (
+            "How many years has it been since the invasion began?",
+            ["On Tuesday, four years after the invasion began, millions of people marched in 30 cities."],
+            "four years",
+        ),
+    ],
+)
+def test_the_answer_takes_the_form_the_question_asks_for(question: str, sentences: list[str], expected: str) -> None:
+    spans = SpanExtractor.shared()
+    chosen = spans.best_span(question, [(text, 1.0) for text in sentences], spans.answer_type(question))
+    assert chosen is not None and chosen.text == expected
+
+
+def test_quoted_speech_is_not_a_title() -> None:
+    spans = SpanExtractor.shared()
+    question = "Which film did the director defend?"
+    chosen = spans.best_span(question, [("“We will keep fighting,” the director said of “Wings”.", 1.0)], spans.answer_type(question))
+    assert chosen is not None and chosen.text == "Wings"
