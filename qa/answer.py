@@ -119,14 +119,8 @@ class Sentence:
     def citation(self, event: EventDate | None = None) -> Citation:
         p = self.passage
         return Citation(
-            article_id=p.article_id,
-            url=p.url,
-            title=p.title,
-            published=p.published,
-            source=p.source,
+            **{**p.located(), "start": self.start, "end": self.end},
             quote=self.text,
-            start=self.start,
-            end=self.end,
             event_date=event.date.isoformat() if event else None,
             # Exact copies of the passage hold this sentence at the same distance from their start.
             copies=[

@@ -49,8 +49,8 @@ class EventDate(BaseModel):
     text: str
 
 
-class Copy(BaseModel):
-    """The same text in another article (a syndicated or republished copy): ``text == article.text[start:end]``."""
+class Located(BaseModel):
+    """Where a piece of text is: its article (with what a reader needs to find it) and its offsets there."""
 
     article_id: str
     url: str = ""
@@ -59,40 +59,35 @@ class Copy(BaseModel):
     published: str | None = None
     start: int
     end: int
+
+
+class Copy(Located):
+    """The same text in another article (a syndicated or republished copy): ``text == article.text[start:end]``."""
+
     #: The copy's text is identical to the result's, character for character (else nearly so).
     exact: bool = False
 
 
-class Passage(BaseModel):
+class Passage(Located):
     """A chunk of an article, as returned by search: ``text == article.text[start:end]``."""
 
     chunk_id: str
-    article_id: str
-    url: str = ""
-    title: str = ""
-    source: str = ""
-    published: str | None = None
     text: str
-    start: int
-    end: int
     score: float = 0.0
     #: Dates this passage states, resolved at ingest; offsets index the article text.
     events: list[EventDate] = Field(default_factory=list)
     #: Other articles that carry this passage (near-)verbatim, collapsed into this result.
     copies: list[Copy] = Field(default_factory=list)
 
+    def located(self) -> dict[str, str | int | None]:
+        """The fields a ``Copy`` or ``Citation`` of this passage shares with it."""
+        return self.model_dump(include=set(Located.model_fields))
 
-class Citation(BaseModel):
+
+class Citation(Located):
     """A verbatim quote: ``quote == article.text[start:end]``."""
 
-    article_id: str
-    url: str = ""
-    title: str = ""
-    published: str | None = None
-    source: str = ""
     quote: str
-    start: int
-    end: int
     event_date: str | None = None
     #: The same sentence in other articles (syndicated copies), each verbatim at its own offsets.
     copies: list[Copy] = Field(default_factory=list)

@@ -385,10 +385,7 @@ def collapse_copies(passages: list[Passage]) -> list[Passage]:
         grams = shingles(passage.text)
         for first, first_grams in kept:
             if first.article_id != passage.article_id and _overlap(grams, first_grams) >= COPY_OVERLAP:
-                first.copies.append(
-                    Copy(article_id=passage.article_id, url=passage.url, title=passage.title, source=passage.source,
-                         published=passage.published, start=passage.start, end=passage.end, exact=passage.text == first.text)
-                )  # fmt: skip
+                first.copies.append(Copy(**passage.located(), exact=passage.text == first.text))
                 break
         else:
             kept.append((passage, grams))
