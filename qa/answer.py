@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from qa.chunk import split_sentences
-from qa.dates import format_day, precision_end
+from qa.dates import format_day, month_first, precision_end
 from qa.models import Answer, Citation, EventDate, Passage, Precision, Timeline, TimelineEvent
 from qa.names import covered_terms, fold_terms, with_compounds
 from qa.spans import Span, SpanExtractor
@@ -29,7 +29,10 @@ MIN_RELEVANCE = 0.35
 #: Sentences this close to the best are all "about the question" when choosing by date.
 RELEVANCE_MARGIN = 0.12
 
-_WHEN = re.compile(r"^\s*(?:when|since when|(?:on|in|by)?\s*what\s+(?:day|date|year|month|time)|how long ago)\b", re.I)
+_WHEN = re.compile(r"^\s*(?:when|since when|(?:on|in|by)?\s*(?:what|which)\s+(?:day|date|year|month|time)|how long ago)\b", re.I)
+#: "When does summer begin", "when will the trial start": the date asked for may be after the as-of day.
+_FUTURE = re.compile(r"^\s*when\s+(?:does|do|will|is|are|should|must|can)\b", re.I)
+_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,40}>")
 _LAST = re.compile(r"\b(?:last|latest|most recent(?:ly)?|lately)\b", re.I)
 _FIRST = re.compile(r"\b(?:first|earliest|initially)\b", re.I)
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -61,12 +64,15 @@ class Intent:
     until: dt.date | None
     #: The event is in the last ``recent_days`` days before the question ("this week": 7).
     recent_days: int | None = None
+    #: Asked in the present or future tense ("when does summer begin"): a date after the as-of
+    #: day, stated in what was published by then, answers it.
+    future: bool = False
 
 
 def read_intent(question: str) -> Intent:
     """
     >>> read_intent("When was Ain al-Asad last hit since 2021?")
-    Intent(when=True, order='last', since=datetime.date(2021, 1, 1), until=None, recent_days=None)
+    Intent(when=True, order='last', since=datetime.date(2021, 1, 1), until=None, recent_days=None, future=False)
     >>> read_intent("Which city flooded this week?").recent_days
     7
     """
@@ -87,13 +93,31 @@ def read_intent(question: str) -> Intent:
         break
     order: Order = "last" if _LAST.search(question) else "first" if _FIRST.search(question) else None
     recent = next((days for pattern, days in _RECENT if pattern.search(question)), None)
+    asked = _asked(question)
     return Intent(
-        when=bool(_WHEN.search(question)) or (order is not None and "when" in question.lower()),
+        when=bool(_WHEN.search(asked)) or (order is not None and "when" in question.lower()),
         order=order,
         since=since,
         until=until,
         recent_days=recent,
+        future=order is None and bool(_FUTURE.search(asked)),
     )
+
+
+def _asked(question: str) -> str:
+    """The sentence that asks, without what comes before it ("Tax season has begun. When is...")
+    or a word that only links it ("Finally, when does...")."""
+    last = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])", question.strip())[-1]
+    return re.sub(r"^[A-Za-z]+,\s+", "", last)
+
+
+def plain_question(text: str) -> str:
+    """A question without markup ("when does summer <em>officially</em> begin") or runs of blanks.
+
+    >>> plain_question("When does summer <em>officially</em>  begin?")
+    'When does summer officially begin?'
+    """
+    return " ".join(_TAG.sub("", text).split())
 
 
 @dataclass
@@ -243,7 +267,7 @@ def calibrated_similarity(pooled: np.ndarray, exact: np.ndarray, chosen: list[in
 
 def _in_window(event: EventDate, intent: Intent, as_of: dt.date | None) -> bool:
     last = precision_end(event.date, event.precision)
-    if as_of and event.date > as_of:
+    if as_of and event.date > as_of and not intent.future:
         return False
     if intent.since and last < intent.since:
         return False
@@ -329,7 +353,7 @@ def compose_answer(
             citations += [s.citation() for s in others if reports_event(s) and s.relevance >= MIN_RELEVANCE and not _cited(s, citations)]
             return Answer(
                 question=question,
-                answer=format_day(event.date, event.precision),
+                answer=format_day(event.date, event.precision, month_first(event.text)),
                 date=event.date.isoformat(),
                 precision=event.precision,
                 confidence=_confidence(chosen.relevance),
@@ -341,7 +365,7 @@ def compose_answer(
     best = ranked[0]
     supporting = [s for s in ranked if s.relevance >= max(MIN_RELEVANCE, best.relevance - RELEVANCE_MARGIN)]
     message = "No passage states a date for this; the closest statements are cited." if intent.when else ""
-    span = _short_answer(question, ranked[:SPAN_SENTENCES], spans, specificity, similarity) if spans and not intent.when else None
+    span = _short_answer(question, ranked[:SPAN_SENTENCES], spans, specificity, similarity) if spans else None
     if span is not None:
         source = ranked[span.sentence_index]
         citations = [source.citation()] + [s.citation() for s in supporting if s is not source]

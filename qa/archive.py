@@ -19,6 +19,7 @@ from qa.answer import (
     calibrated_similarity,
     compose_answer,
     exact_shortlist,
+    plain_question,
     read_intent,
     score_sentences,
     score_terms,
@@ -108,7 +109,7 @@ class Archive:
         as_of: DateLike = None,
     ) -> list[Passage]:
         """The ``k`` passages that best match ``query``, filtered by publication day and source."""
-        return self.retriever.search(query, k, _filters(since, until, source, as_of))
+        return self.retriever.search(plain_question(query), k, _filters(since, until, source, as_of))
 
     def ask(
         self,
@@ -136,6 +137,7 @@ class Archive:
         k: int = 5,
     ) -> Iterator[Passage | Answer]:
         """``ask`` step by step: the passages as they are found, then the ``Answer`` last."""
+        question = plain_question(question)
         intent = read_intent(question)
         filters = _event_filters(_filters(since, until, source, as_of), intent)
         recent = _recent_start(filters, intent)
@@ -165,6 +167,7 @@ class Archive:
         source: str | Iterable[str] | None = None,
     ) -> Timeline:
         """Dated events matching ``query``, oldest first, repeated reports of one day merged."""
+        query = plain_question(query)
         intent = read_intent(query)
         filters = _event_filters(_filters(since, until, source, as_of), intent)
         passages = self._passages(query, filters, _recent_start(filters, intent), depth=ASK_DEPTH * 2)

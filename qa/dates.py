@@ -203,11 +203,25 @@ def precision_end(day: dt.date, precision: Precision) -> dt.date:
     return day
 
 
-def format_day(day: dt.date, precision: Precision) -> str:
-    """How an answer shows a date: '20 January 2024', 'January 2020', '2020', 'week of 8 January 2024'."""
+def format_day(day: dt.date, precision: Precision, month_first: bool = False) -> str:
+    """How an answer shows a date: '20 January 2024' (or, ``month_first``, as the source writes
+    it: 'January 20, 2024'), 'January 2020', '2020', 'week of 8 January 2024'."""
     if precision == "year":
         return str(day.year)
     if precision == "month":
         return f"{calendar.month_name[day.month]} {day.year}"
-    text = f"{day.day} {calendar.month_name[day.month]} {day.year}"
+    month = calendar.month_name[day.month]
+    text = f"{month} {day.day}, {day.year}" if month_first else f"{day.day} {month} {day.year}"
     return f"week of {text}" if precision == "week" else text
+
+
+_MONTH_FIRST = re.compile(rf"^(?:on\s+)?(?:{'|'.join(calendar.month_name[1:] + calendar.month_abbr[1:])})\.?\s+\d", re.I)
+
+
+def month_first(written: str) -> bool:
+    """Whether a date is written month before day ("April 15", "Jan. 8, 2020"), as US news writes it.
+
+    >>> month_first("April 15"), month_first("15 April 2025"), month_first("Saturday")
+    (True, False, False)
+    """
+    return bool(_MONTH_FIRST.match(written.strip()))

@@ -144,6 +144,38 @@ def test_questions_about_the_last_days_read_a_window(question: str, days: int | 
     assert read_intent(question).recent_days == days
 
 
+@pytest.mark.parametrize(
+    ("question", "when", "future"),
+    [
+        ("Finally, when does summer officially begin?", True, True),  # a linking word before the question
+        ("Ted Turner died this week. In which year did he launch CNN?", True, False),  # a sentence before it
+        ("When will the trial start?", True, True),
+        ("When was the base last hit?", True, False),  # "last": what has happened by the as-of day
+        ("Which team won, when the season ended?", False, False),
+    ],
+)
+def test_the_sentence_that_asks_says_whether_a_date_is_wanted(question: str, when: bool, future: bool) -> None:
+    intent = read_intent(question)
+    assert (intent.when, intent.future) == (when, future)
+
+
+def test_a_question_in_the_future_tense_is_answered_with_a_date_after_the_as_of_day(empty_archive: Archive) -> None:
+    empty_archive.ingest(
+        [
+            Article(
+                id="fair",
+                title="County fair returns",
+                published=dt.date(2024, 5, 2),
+                text="The county fair will open on June 14 this year, organisers said on Thursday. Tickets go on sale next week.",
+            )
+        ]
+    )
+    asked = empty_archive.ask("When does the county fair open?", as_of="2024-05-10")
+    assert asked.date == "2024-06-14" and asked.answer == "June 14, 2024"  # written month first, as the source does
+    past = empty_archive.ask("When did the county fair open?", as_of="2024-05-10")
+    assert past.date != "2024-06-14"
+
+
 def test_this_week_reads_the_week_before_the_as_of_day_first(empty_archive: Archive) -> None:
     # A month-old report matches the question's words better; this week's report is the answer.
     empty_archive.ingest(

@@ -81,3 +81,5 @@ def test_precision_end_and_format() -> None:
     assert precision_end(dt.date(2020, 2, 1), "month") == dt.date(2020, 2, 29)
     assert format_day(dt.date(2024, 1, 20), "day") == "20 January 2024"
     assert format_day(dt.date(2020, 1, 1), "month") == "January 2020"
+    assert format_day(dt.date(2025, 4, 15), "day", month_first=True) == "April 15, 2025"
+    assert format_day(dt.date(2025, 4, 15), "month", month_first=True) == "April 2025"
