@@ -272,7 +272,10 @@ def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float, str]]:
     # Dates and counts answer only questions that ask for them.
     unwanted = {i for ent in doc.ents if ent.label_ in (TIME | NUMBER) - wanted.labels for i in range(ent.start, ent.end)}
     if wanted.noun or wanted.labels & WORK:
-        found += [(title, 1.0 if wanted.labels & WORK else 0.8) for title in _quoted_titles(doc)]
+        titles = _quoted_titles(doc)
+        # A title stands for the names inside it: "Late Show" is part of “The Late Show with Stephen Colbert”.
+        found = [(span, fit) for span, fit in found if not any(t.start <= span.start and span.end <= t.end for t in titles)]
+        found += [(title, 1.0 if wanted.labels & WORK else 0.8) for title in titles]
     if wanted.noun or not found:
         # Noun phrases: the kind of thing asked for, or proper-noun phrases the tagger did not label.
         for chunk in doc.noun_chunks:
@@ -287,7 +290,8 @@ def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float, str]]:
     # Only common nouns change number: names and titles are answered as written.
     answers = [(span, fit, _singular(span) if wanted.singular and span.label_ in ("", "NP") else span.text) for span, fit in found]
     if wanted.kind and wanted.kind.split()[-1].lower() in ("country", "nation"):
-        # "a Ukrainian athlete": the country of a people the tagger labels NORP.
+        # "a Ukrainian athlete": the country of a people, whether the tagger labels it NORP or GPE.
+        answers = [(span, fit, country_of(text) or text) for span, fit, text in answers]
         answers += [(ent, wanted.fit("GPE"), country) for ent in doc.ents if ent.label_ == "NORP" and (country := country_of(ent.text))]
     return answers
 

@@ -108,6 +108,12 @@ def test_names_found_everywhere_weigh_less_and_short_names_join_their_full_form(
         ),
         # Films and songs are named in quotation marks; titles keep their own number.
         ("Which film set the record for the most nominations?", ["“Sinners” set a record with 16 nominations this year."], "Sinners"),
+        # A title stands whole, whatever names the tagger finds inside it.
+        (
+            "Which talk show ended after an 11-year run?",
+            ["CBS ended “The Late Show with Stephen Colbert” on Thursday after an 11-year run."],
+            "The Late Show with Stephen Colbert",
+        ),
         # "How many years": the number stated with years, not any number, nor a day.
         (
             "How many years has it been since the invasion began?",
