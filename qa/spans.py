@@ -57,6 +57,7 @@ SPECIFICITY = 1.0
 UNIT_FIT = 2.0
 #: How strongly a named candidate's likeness to the kind of thing asked for counts (its power; see ``best_span``).
 KIND_POWER = 2.0
+_TIME_UNITS = {"second", "minute", "hour", "day", "week", "month", "year", "decade", "century"}
 _HOW = re.compile(r"\bhow\s+(many|much|long|old|far)\b", re.I)
 
 
@@ -127,8 +128,10 @@ class SpanExtractor:
         if how:
             kind = how.group(1)
             counted = fold_terms(lowered[how.end() :].split("?")[0])[:1] if kind == "many" else []
-            labels = NUMBER | (TIME if kind in ("long", "old") or "years" in lowered else set())
-            return AnswerType(frozenset(labels), unit=counted[0] if counted else None)
+            unit = counted[0] if counted else None
+            timed = kind in ("long", "old") or "years" in lowered or unit in _TIME_UNITS  # "how many days": "a 10-day journey"
+            labels = NUMBER | (TIME if timed else set())
+            return AnswerType(frozenset(labels), unit=unit)
         with self._run_lock:
             doc = self.nlp(question)
         for token in doc:
@@ -271,11 +274,11 @@ def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float, str]]:
     found = [(_extend(doc, ent), wanted.fit(ent.label_)) for ent in doc.ents if ent.label_ in wanted.labels]
     # Dates and counts answer only questions that ask for them.
     unwanted = {i for ent in doc.ents if ent.label_ in (TIME | NUMBER) - wanted.labels for i in range(ent.start, ent.end)}
-    if wanted.noun or wanted.labels & WORK:
+    if wanted.labels & WORK:
         titles = _quoted_titles(doc)
         # A title stands for the names inside it: "Late Show" is part of “The Late Show with Stephen Colbert”.
         found = [(span, fit) for span, fit in found if not any(t.start <= span.start and span.end <= t.end for t in titles)]
-        found += [(title, 1.0 if wanted.labels & WORK else 0.8) for title in titles]
+        found += [(title, 1.0) for title in titles]
     if wanted.noun or not found:
         # Noun phrases: the kind of thing asked for, or proper-noun phrases the tagger did not label.
         for chunk in doc.noun_chunks:
@@ -305,15 +308,21 @@ def _quoted_titles(doc: Any) -> list[Any]:
     does): the films, songs and shows news names; quoted speech ("We will fight," he said) is not."""
     titles = []
     for match in _QUOTED.finditer(doc.text):
-        inner = match.group(1).strip()
+        quoted = match.group(1)
+        inner = quoted.strip().rstrip(",.").rstrip()  # '"Wings," a drama': US style puts the comma inside
         words = inner.split()
-        if not words or len(words) > 8 or inner[-1] in ",.;:!?" or not inner[0].isupper():
+        if not words or len(words) > 8 or inner[-1] in ";:!?" or not inner[0].isupper():
             continue
         if sum(w[:1].isupper() for w in words) * 2 < len(words):
             continue
-        span = doc.char_span(match.start(1), match.end(1), label="WORK_OF_ART", alignment_mode="expand")
-        if span is not None:
-            titles.append(span)
+        start = match.start(1) + len(quoted) - len(quoted.lstrip())
+        span = doc.char_span(start, start + len(inner), label="WORK_OF_ART", alignment_mode="expand")
+        if span is None:
+            continue
+        before, after = doc[max(span.start - 2, 0) : span.start], doc[span.end : span.end + 2]
+        if any(t.pos_ == "PROPN" for t in before) and any(t.pos_ == "PROPN" for t in after):
+            continue  # a nickname inside a name: Charles "Buddy" Rogers
+        titles.append(span)
     return titles
 
 

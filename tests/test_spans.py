@@ -108,6 +108,14 @@ def test_names_found_everywhere_weigh_less_and_short_names_join_their_full_form(
         ),
         # Films and songs are named in quotation marks; titles keep their own number.
         ("Which film set the record for the most nominations?", ["“Sinners” set a record with 16 nominations this year."], "Sinners"),
+        # US style puts the comma inside the quotes; a quoted nickname inside a name is no title.
+        (
+            "Which film won the first Academy Award for best picture?",
+            ['"Wings," a drama starring Charles "Buddy" Rogers, won the first Academy Award for best picture.'],
+            "Wings",
+        ),
+        # "How many days": a count of days may be written as one ("a 10-day journey").
+        ("How many days did the mission last?", ["The crew returned from a 10-day journey around the moon on Friday."], "10-day"),
         # A title stands whole, whatever names the tagger finds inside it.
         (
             "Which talk show ended after an 11-year run?",
