@@ -162,6 +162,10 @@ class ChromaStore:
         #: Where indexes derived from the store may be saved; None in server mode, where other
         #: machines write to the same collections without this folder knowing.
         self.derived_folder: Path | None = None if chroma_url else path
+        #: Other processes may write to these collections while this one reads them (a server). An
+        #: embedded index shows each process what it held when opened plus its own writes: Chroma
+        #: keeps the vector index in the memory of the process that opened it.
+        self.remote = bool(chroma_url)
 
     # ---- writing -------------------------------------------------------------------------
 

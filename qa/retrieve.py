@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import os
 import re
@@ -28,6 +29,8 @@ from qa.models import Copy, EventDate, Passage
 from qa.names import fold_terms, fold_text
 
 RRF_K = 60
+#: How often, at most, a search checks whether another process changed the store (see ``Retriever.lexical``).
+FRESHNESS_SECONDS = 5.0
 #: Sub-folder of the index where the lexical index is saved between processes.
 LEXICAL_FOLDER = "lexical"
 #: Weight of the look-up with the question's folded spelling, beside the question itself and BM25
@@ -216,28 +219,66 @@ class Retriever:
         self.store = store
         self.encoder = encoder
         self._lexical: LexicalIndex | None = None
+        #: The store's (generation, chunk count) the lexical index was made for, and when that was last compared.
+        self._version: tuple[int, int] | None = None
+        self._checked = 0.0
+        self._refreshing = False
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
         """Forget the lexical index after the store changed; it is rebuilt on the next search."""
         with self._lock:
             self._lexical = None
+            self._version = None
 
     @property
     def lexical(self) -> LexicalIndex:
-        """The lexical index: loaded if one was saved for the store as it is now, else built and saved."""
+        """The lexical index: loaded if one was saved for the store as it is now, else built and saved.
+
+        In server mode other processes write to the same collections (``dateline ingest
+        --chroma-url`` beside ``dateline serve --chroma-url``). There, at most every
+        ``FRESHNESS_SECONDS``, a search compares the store's version with the index's; when they
+        differ, a new index is built in a background thread while searches go on with the old one,
+        and replaces it when ready. (An embedded index is not shared between processes this way;
+        see ``ChromaStore.remote``.)
+        """
         with self._lock:
             if self._lexical is None:
-                folder = self.store.derived_folder
-                generation, chunks = self.store.sentences.generation(), self.store.passages.count()
-                index = LexicalIndex.load(folder, generation, chunks) if folder else None
-                if index is None:
-                    index = LexicalIndex.build(self.store)
-                    if folder:
-                        with contextlib.suppress(OSError):  # a read-only index still answers; it rebuilds the next time
-                            index.save(folder, generation, chunks)
-                self._lexical = index
+                version = self._store_version()
+                self._lexical, self._version = self._load_or_build(version), version
+                self._checked = time.monotonic()
+            elif self.store.remote and not self._refreshing and time.monotonic() - self._checked >= FRESHNESS_SECONDS:
+                self._checked = time.monotonic()
+                version = self._store_version()
+                if version != self._version:
+                    self._refreshing = True
+                    threading.Thread(target=self._refresh, args=(self._version, version), name="dateline-lexical", daemon=True).start()
             return self._lexical
+
+    def _store_version(self) -> tuple[int, int]:
+        return self.store.sentences.generation(), self.store.passages.count()
+
+    def _load_or_build(self, version: tuple[int, int]) -> LexicalIndex:
+        folder = self.store.derived_folder
+        index = LexicalIndex.load(folder, *version) if folder else None
+        if index is None:
+            index = LexicalIndex.build(self.store)
+            if folder:
+                with contextlib.suppress(OSError):  # a read-only index still answers; it rebuilds the next time
+                    index.save(folder, *version)
+        return index
+
+    def _refresh(self, old: tuple[int, int] | None, version: tuple[int, int]) -> None:
+        """Make the index for ``version`` and put it in place of the one for ``old``, unless that was replaced meanwhile."""
+        try:
+            index: LexicalIndex | None = self._load_or_build(version)
+        except Exception as exc:  # the old index keeps answering; the next check tries again
+            logging.getLogger(__name__).warning("could not refresh the lexical index of %s: %s", self.store.location, exc)
+            index = None
+        with self._lock:
+            if index is not None and self._lexical is not None and self._version == old:
+                self._lexical, self._version = index, version
+            self._refreshing = False
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None, depth: int | None = None) -> list[Passage]:
         """The ``k`` best passages for ``query`` among those ``filters`` admits, best first.

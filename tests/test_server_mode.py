@@ -8,10 +8,12 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from qa import Archive, IndexNotFoundError, Settings
+from qa import Archive, IndexNotFoundError, Settings, retrieve
+from qa.retrieve import Filters
 from tests.conftest import CORPUS, HEADLINE, ROOT
 from tests.test_cli import run
 
@@ -82,3 +84,25 @@ def test_cli_with_chroma_url(chroma_url: str, server_archive: Archive) -> None:
     assert json.loads(result.stdout)["date"] == "2024-01-20"
     unreachable = run("stats", "--chroma-url", "http://127.0.0.1:9", "--json")
     assert unreachable.returncode == 2 and "cannot reach the Chroma server" in unreachable.stderr
+
+
+def test_a_search_sees_what_another_process_ingested(chroma_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retrieve, "FRESHNESS_SECONDS", 0.0)
+    index = tmp_path / "fresh-tests"
+    reader = Archive.open(settings=Settings(index=index, chroma_url=chroma_url))
+    reader.ingest([CORPUS / "world"])
+    old = reader.retriever.lexical
+    assert "quxville" not in old.document_frequency
+    batch = tmp_path / "new.jsonl"
+    article = {"id": "fair", "title": "Zeppelin fair", "published": "2024-05-02", "text": "A zeppelin fair opened in Quxville on Monday."}
+    batch.write_text(json.dumps(article) + "\n")
+    written = run("ingest", str(batch), "--index", str(index), "--chroma-url", chroma_url, "--json")  # another process
+    assert written.returncode == 0, written.stderr
+    # Searches go on with the old lexical index while a new one is built, then use it.
+    deadline = time.monotonic() + 60
+    while "quxville" not in reader.retriever.lexical.document_frequency and time.monotonic() < deadline:
+        assert reader.search("zeppelin fair Quxville", k=3)
+        time.sleep(0.2)
+    assert reader.retriever.lexical is not old
+    assert reader.retriever.lexical.search("Quxville zeppelin", 3, Filters())[0][0].startswith("fair#")
+    assert reader.search("zeppelin fair in Quxville", k=1)[0].article_id == "fair"
