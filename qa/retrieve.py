@@ -44,10 +44,12 @@ OVERFETCH = 4
 #: ...and at most this many ids (about 30 ms at 22,000 chunks); a narrower window is scored exactly (below).
 MAX_POOL = 8000
 #: A filtered dense look-up that admits at most this many chunks (or whose pool would pass
-#: ``MAX_POOL``) scores each of them exactly, against the vectors kept beside the lexical index:
-#: at 1,000,000 chunks, 17 ms for 31,000 rows and 46 ms for 100,000, where a pool of 6,200 costs
-#: 30 ms (page cache warm; bench/query.py's index).
-EXACT_MAX = 50_000
+#: ``MAX_POOL``) scores each of them exactly, against the vectors kept beside the lexical index...
+EXACT_MAX = 10_000
+#: ...and so does one that admits at most this many times its pool: scoring a row costs about an
+#: eighth of what reading an id through Chroma's vector index does (at 1,000,000 chunks, 17 ms
+#: for 31,000 rows, 30 ms for a pool of 6,200; page cache warm, bench/query.py's index).
+EXACT_PER_POOL_ID = 8
 
 
 @dataclass(frozen=True)
@@ -209,9 +211,10 @@ class LexicalIndex:
         mask = (filters.mask(self.published_days, self.sources) if admitted is None else admitted).astype(np.float32)
         if not mask.any():
             return []
-        n = min(n, int(mask.sum()))
-        docs, scores = self.bm25.retrieve([terms], k=n, weight_mask=mask, show_progress=False, n_threads=1)
-        return [(self.chunk_ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        scores = self.bm25.get_scores(terms, weight_mask=mask)
+        # Our own top-k, not bm25s's: its np.argpartition(scores, -k) takes 190 ms on a million
+        # scores with few distinct values (common words, repeated texts), where _top takes 7 ms.
+        return [(self.chunk_ids[int(d)], float(scores[d])) for d in _top(scores, min(n, int(mask.sum()))) if scores[d] > 0]
 
 
 class Retriever:
@@ -327,9 +330,10 @@ class Retriever:
         (0.4 s at 100,000 chunks), and an unfiltered look-up of a few thousand ids takes tens of
         milliseconds. So a wide window reads the nearest ``4 * depth / share`` chunks unfiltered
         (``share``: the part of the index the filters admit, known from the lexical index's arrays)
-        and filters them here. A window of at most ``EXACT_MAX`` chunks, or one so narrow that the
-        pool would pass ``MAX_POOL``, is scored exactly against the vectors saved beside the
-        lexical index, and so is any window whose pool held too few; Chroma filters only when
+        and filters them here. A window of at most ``EXACT_MAX`` chunks or ``EXACT_PER_POOL_ID``
+        times its pool, or so narrow that the pool would pass ``MAX_POOL``, is scored exactly
+        against the vectors saved beside the lexical index, and so is any window whose pool held
+        too few; Chroma filters only when
         there are no saved vectors to score. Chunks written by another process since the lexical
         index was built are found by the pool and by Chroma's filter, not by the exact look-up
         (in server mode the lexical index is rebuilt within seconds of such writes).
@@ -340,7 +344,7 @@ class Retriever:
         count = int(admitted.sum())
         pool_size = max(depth * OVERFETCH, math.ceil(4 * depth * len(admitted) / count)) if count else 0
         exact = len(lexical.vectors) == len(admitted)
-        if exact and (count <= EXACT_MAX or pool_size > MAX_POOL):
+        if exact and (count <= max(EXACT_MAX, EXACT_PER_POOL_ID * pool_size) or pool_size > MAX_POOL):
             return self._exact(vector, depth, admitted)
         if 0 < pool_size <= MAX_POOL:
             pool = self.store.query_ids(vector, pool_size, None)

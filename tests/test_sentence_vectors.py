@@ -72,6 +72,8 @@ def test_an_index_without_sentence_vectors_answers_the_same_and_refills_them(ira
 @pytest.mark.parametrize("exact_max", [retrieve.EXACT_MAX, 0], ids=["exact", "pool"])
 def test_filtered_dense_search_equals_chromas_own_filter(iraq_archive: Archive, exact_max: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(retrieve, "EXACT_MAX", exact_max)  # 0: every window is read through a pool from Chroma
+    if not exact_max:
+        monkeypatch.setattr(retrieve, "EXACT_PER_POOL_ID", 0)
     retriever = iraq_archive.retriever
     vector = iraq_archive.encoder.encode([HEADLINE])[0]
     lexical = retriever.lexical
