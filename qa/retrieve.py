@@ -299,7 +299,7 @@ class Retriever:
         folded = fold_text(query)
         texts = [query] + ([folded] if folded and folded != query.lower() else [])
         for weight, vector in zip((1.0, FOLDED_WEIGHT), self.encoder.encode_queries(texts), strict=False):
-            rankings.append((weight, self._dense(vector, depth, filters, admitted)))
+            rankings.append((weight, self._dense(lexical, vector, depth, filters, admitted)))
         rankings.append((1.0, [cid for cid, _ in lexical.search(query, depth, filters, admitted)]))
         fused: dict[str, float] = {}
         for weight, ranking in rankings:
@@ -308,7 +308,7 @@ class Retriever:
         if filters.as_of:
             # News asked "as of" a day is mostly about the days just before it.
             as_of = day_number(filters.as_of)
-            days = self._published_days(list(fused))
+            days = self._published_days(lexical, list(fused))
             for cid in fused:
                 age = as_of - days[cid] if not math.isnan(days[cid]) else 100_000
                 fused[cid] *= 1.0 + RECENCY_BOOST * math.exp(-max(age, 0) / RECENCY_DAYS)
@@ -323,8 +323,8 @@ class Retriever:
                 break
         return collapse_copies(passages)[:k]
 
-    def _dense(self, vector: np.ndarray, depth: int, filters: Filters, admitted: np.ndarray | None) -> list[str]:
-        """Ids of the nearest chunks that pass ``filters``.
+    def _dense(self, lexical: LexicalIndex, vector: np.ndarray, depth: int, filters: Filters, admitted: np.ndarray | None) -> list[str]:
+        """Ids of the nearest chunks that pass ``filters`` (``admitted``: their mask over ``lexical``'s rows).
 
         Chroma's filtered query reads the metadata of the whole window and grows with the index
         (0.4 s at 100,000 chunks), and an unfiltered look-up of a few thousand ids takes tens of
@@ -333,19 +333,17 @@ class Retriever:
         and filters them here. A window of at most ``EXACT_MAX`` chunks or ``EXACT_PER_POOL_ID``
         times its pool, or so narrow that the pool would pass ``MAX_POOL``, is scored exactly
         against the vectors saved beside the lexical index, and so is any window whose pool held
-        too few; Chroma filters only when
-        there are no saved vectors to score. Chunks written by another process since the lexical
+        too few; Chroma filters only when there are no saved vectors to score. Chunks written by another process since the lexical
         index was built are found by the pool and by Chroma's filter, not by the exact look-up
         (in server mode the lexical index is rebuilt within seconds of such writes).
         """
         if admitted is None:
             return [cid for cid, _ in self.store.query_ids(vector, depth, None)]
-        lexical = self.lexical
         count = int(admitted.sum())
         pool_size = max(depth * OVERFETCH, math.ceil(4 * depth * len(admitted) / count)) if count else 0
         exact = len(lexical.vectors) == len(admitted)
         if exact and (count <= max(EXACT_MAX, EXACT_PER_POOL_ID * pool_size) or pool_size > MAX_POOL):
-            return self._exact(vector, depth, admitted)
+            return self._exact(lexical, vector, depth, admitted)
         if 0 < pool_size <= MAX_POOL:
             pool = self.store.query_ids(vector, pool_size, None)
             rows = lexical.rows
@@ -357,17 +355,16 @@ class Retriever:
         if exact:
             # The pool fell short: scoring the window costs what it holds (tens of ms), Chroma's
             # filter what the whole index holds (2.7 s at 1,000,000 chunks).
-            return self._exact(vector, depth, admitted)
+            return self._exact(lexical, vector, depth, admitted)
         return [cid for cid, _ in self.store.query_ids(vector, depth, filters.where())]
 
-    def _exact(self, vector: np.ndarray, depth: int, admitted: np.ndarray) -> list[str]:
+    @staticmethod
+    def _exact(lexical: LexicalIndex, vector: np.ndarray, depth: int, admitted: np.ndarray) -> list[str]:
         """The ``depth`` admitted chunks nearest ``vector``, each scored against its saved vector."""
-        lexical = self.lexical
         candidates = np.flatnonzero(admitted)
         return [lexical.chunk_ids[int(candidates[i])] for i in _top(lexical.vectors[candidates] @ vector, depth)]
 
-    def _published_days(self, chunk_ids: list[str]) -> dict[str, float]:
-        lexical = self.lexical
+    def _published_days(self, lexical: LexicalIndex, chunk_ids: list[str]) -> dict[str, float]:
         days = {cid: float(lexical.published_days[lexical.rows[cid]]) for cid in chunk_ids if cid in lexical.rows}
         unknown = [cid for cid in chunk_ids if cid not in days]
         for cid, (_, meta) in self.store.get_passages(unknown).items() if unknown else []:

@@ -86,7 +86,7 @@ def test_filtered_dense_search_equals_chromas_own_filter(iraq_archive: Archive, 
     for filters in cases:
         admitted = filters.mask(lexical.published_days, lexical.sources)
         for depth in (2, 5, 40):  # through the pool, small depths make it too short: the window is then scored exactly
-            ours = retriever._dense(vector, depth, filters, admitted)
+            ours = retriever._dense(lexical, vector, depth, filters, admitted)
             theirs = [cid for cid, _ in iraq_archive.store.query_ids(vector, depth, filters.where())]
             assert ours == theirs, (filters, depth)
             assert len(ours) == min(depth, int(admitted.sum()))
