@@ -26,7 +26,7 @@ from qa.answer import (
     sentences_of,
 )
 from qa.dates import parse_date
-from qa.embed import Encoder
+from qa.embed import Encoder, limit_blas_threads
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, Stats, Timeline
@@ -59,6 +59,7 @@ class Archive:
 
     def __init__(self, store: ChromaStore, settings: Settings) -> None:
         self.settings = settings
+        limit_blas_threads(settings.blas_threads)
         self.store = store
         self.encoder = Encoder.shared(settings.resolved_model_dir(), settings.encode_batch_size, settings.encoder_precision)
         self.retriever = Retriever(store, self.encoder)

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     #: What the model's matrix products run in. ``auto``: bfloat16 where the CPU has it in hardware
     #: (AVX-512 BF16 or AMX), else float32. See ``qa.embed.Encoder``.
     encoder_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    #: Threads numpy's BLAS (OpenBLAS) may use in a process that opens an archive; 0 leaves it as it
+    #: is. After each product its idle threads keep spinning on the cores for a while, and the
+    #: encoder, which runs next on the same cores, took twice as long (see ``qa.embed.limit_blas_threads``).
+    blas_threads: int = 1
 
     #: When set, every ``/v1`` route of the web app requires it in the ``X-API-Key`` header.
     api_key: str = ""

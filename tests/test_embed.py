@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -41,3 +47,23 @@ def test_auto_precision_follows_the_cpu() -> None:
 
     encoder = Encoder(Settings().resolved_model_dir())
     assert encoder.precision == ("bfloat16" if native_bfloat16() else "float32")
+
+
+def _blas_threads_after_open(index: Path, setting: str) -> list[int]:
+    """Thread counts of every BLAS library in a new process that opened an archive, then loaded scipy's own BLAS."""
+    script = (
+        "import json, scipy.linalg; from threadpoolctl import threadpool_info; "
+        "print(json.dumps([i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']))"
+    )
+    opened = f"from qa import Archive; Archive.open({str(index)!r}); {script}"
+    env = {**os.environ, "DATELINE_BLAS_THREADS": setting}
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    done = subprocess.run([sys.executable, "-c", opened], capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_opening_an_archive_keeps_blas_to_one_thread(tmp_path: Path) -> None:
+    limited = _blas_threads_after_open(tmp_path / "index", "1")
+    assert len(limited) >= 2 and set(limited) == {1}  # numpy's, loaded before, and scipy's, loaded after
+    untouched = _blas_threads_after_open(tmp_path / "index", "0")
+    assert max(untouched) == os.cpu_count() or os.cpu_count() == 1
