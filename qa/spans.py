@@ -141,10 +141,12 @@ class SpanExtractor:
                 if head is not None:
                     labels = _NOUN_TYPES.get(head.lower_.rstrip("s"), _NOUN_TYPES.get(head.lower_, set()))
                     subject = head.dep_ in ("nsubj", "nsubjpass")
-                    kind = _kind_phrase(head)
+                    # "Who is the chief of staff" names a title, not a kind to liken names to:
+                    # "Susie Wiles" is unlike "chief of staff", "Elon Musk" like "tech billionaire".
+                    kind = _kind_phrase(head) if word != "who" else ""
                     if word == "who" and not labels:
                         # "who is the chief executive": a person, whatever the title
-                        return AnswerType(frozenset(_WH_TYPES["who"]), subject=subject, primary=frozenset(PERSON), kind=kind)
+                        return AnswerType(frozenset(_WH_TYPES["who"]), subject=subject, primary=frozenset(PERSON))
                     noun = None if labels else head.lower_
                     return AnswerType(frozenset(labels), noun=noun, subject=subject, kind=kind, singular=head.tag_ not in ("NNS", "NNPS"))
         for word, labels in _WH_TYPES.items():
@@ -191,7 +193,7 @@ class SpanExtractor:
                 distance = min((abs(a - span.start) for a in anchors), default=12)
                 score = relevance * fit / (1.0 + distance / PROXIMITY_WORDS)
                 if specificity is not None and span.label_ not in NUMBER | TIME:
-                    score *= max(specificity(t) for t in terms) ** SPECIFICITY
+                    score *= max(specificity(t) for t in terms if t not in asked) ** SPECIFICITY
                 if wanted.subject and span.root.dep_ in ("nsubj", "nsubjpass"):
                     score *= 1.3
                 key = " ".join(terms)
@@ -268,10 +270,25 @@ def _extend(doc: Any, span: Any) -> Any:
     return doc[span.start : end] if end != span.end else span
 
 
+def _trim(span: Any) -> Any:
+    """The span without punctuation at its ends: a list's dash taken into a name ("- Apolo Ohno").
+    Quotation marks stay, they are part of a title; a span of punctuation alone is kept as it is."""
+    start, end = span.start, span.end
+    while start < end and span.doc[start].is_punct and not span.doc[start].is_quote:
+        start += 1
+    while end > start and span.doc[end - 1].is_punct and not span.doc[end - 1].is_quote:
+        end -= 1
+    if start == end or (start, end) == (span.start, span.end):
+        return span
+    from spacy.tokens import Span as Tokens
+
+    return Tokens(span.doc, start, end, label=span.label)
+
+
 def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float, str]]:
     """Spans that could answer, how well their kind fits, and the answer each gives (its text,
     the country a demonym names, a plural noun in the singular the question asked in)."""
-    found = [(_extend(doc, ent), wanted.fit(ent.label_)) for ent in doc.ents if ent.label_ in wanted.labels]
+    found = [(_trim(_extend(doc, ent)), wanted.fit(ent.label_)) for ent in doc.ents if ent.label_ in wanted.labels]
     # Dates and counts answer only questions that ask for them.
     unwanted = {i for ent in doc.ents if ent.label_ in (TIME | NUMBER) - wanted.labels for i in range(ent.start, ent.end)}
     if wanted.labels & WORK:
@@ -287,9 +304,9 @@ def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float, str]]:
                 continue
             proper = any(t.pos_ == "PROPN" for t in trimmed)
             if wanted.noun:
-                found.append((_extend(doc, trimmed), 0.8 if proper else 0.6))
+                found.append((_trim(_extend(doc, trimmed)), 0.8 if proper else 0.6))
             elif proper and wanted.labels & (ORGANISATION | PERSON | PLACE | WORK | EVENT):
-                found.append((_extend(doc, trimmed), 0.5))
+                found.append((_trim(_extend(doc, trimmed)), 0.5))
     # Only common nouns change number: names and titles are answered as written.
     answers = [(span, fit, _singular(span) if wanted.singular and span.label_ in ("", "NP") else span.text) for span, fit in found]
     if wanted.kind and wanted.kind.split()[-1].lower() in ("country", "nation"):

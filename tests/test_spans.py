@@ -141,3 +141,25 @@ def test_quoted_speech_is_not_a_title() -> None:
     question = "Which film did the director defend?"
     chosen = spans.best_span(question, [("“We will keep fighting,” the director said of “Wings”.", 1.0)], spans.answer_type(question))
     assert chosen is not None and chosen.text == "Wings"
+
+
+def test_a_title_asked_about_is_not_a_kind_to_liken_names_to(corpus_archive: Archive) -> None:
+    spans = SpanExtractor.shared()
+    question = "Who is the White House chief of staff?"
+    wanted = spans.answer_type(question)
+    assert wanted.labels >= PERSON and not wanted.kind
+    sentences = [
+        ("Trump named his campaign adviser Susie Wiles as his White House chief of staff.", 1.0),
+        ("The attorney had also been considered as a possible White House chief of staff.", 0.85),
+    ]
+    chosen = spans.best_span(question, sentences, wanted, similarity=corpus_archive.encoder.similarity)
+    assert chosen is not None and chosen.text == "Susie Wiles"
+
+
+def test_a_name_is_answered_without_the_punctuation_around_it() -> None:
+    spans = SpanExtractor.shared()
+    question = "Who is the most decorated American Winter Olympian?"
+    sentence = "- Apolo Ohno becomes most decorated American Winter Olympian in 2010."
+    chosen = spans.best_span(question, [(sentence, 1.0)], spans.answer_type(question))
+    assert chosen is not None and chosen.text == "Apolo Ohno"
+    assert sentence[chosen.start : chosen.end] == "Apolo Ohno"
