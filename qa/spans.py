@@ -170,7 +170,9 @@ class SpanExtractor:
         gives its votes to it. ``similarity`` (cosine of the question's kind, "European country",
         to each candidate) picks among names the tagger gives the same label: a country over a
         region. Only for kinds the tagger labels: for common nouns ("which beverage") it measured
-        worse, since a phrase that names the kind itself ("nondairy beverages") is most like it.
+        worse, since a phrase that names the kind itself ("nondairy beverages") is most like it;
+        and not for works and events, whose titles say nothing of their kind ("Sinners" is a
+        film, but only "Titanic" is like "film" to the encoder).
         """
         if not wanted.extractive or not sentences:
             return None
@@ -206,7 +208,7 @@ class SpanExtractor:
             longer = [k for k in votes if k != key and k.endswith(" " + key)]
             if len(longer) == 1:  # "Patel" is "Kash Patel" when no other Patel is a candidate
                 votes[longer[0]] += votes.pop(key)
-        if similarity is not None and wanted.kind and wanted.labels:
+        if similarity is not None and wanted.kind and wanted.labels and not wanted.labels & WORK:
             # "which country": Switzerland over the canton of Valais, both places to the tagger.
             named = [key for key in votes if first[key].label not in NUMBER | TIME]
             for key, fit in zip(named, similarity(wanted.kind, [first[key].text for key in named]), strict=True):

@@ -163,3 +163,17 @@ def test_a_name_is_answered_without_the_punctuation_around_it() -> None:
     chosen = spans.best_span(question, [(sentence, 1.0)], spans.answer_type(question))
     assert chosen is not None and chosen.text == "Apolo Ohno"
     assert sentence[chosen.start : chosen.end] == "Apolo Ohno"
+
+
+def test_a_title_is_not_likened_to_the_kind_of_work_asked_for(corpus_archive: Archive) -> None:
+    # A film's title says nothing of films to a sentence encoder ("Sinners"), a famous one does
+    # ("Titanic"): likeness to "film" would pick the famous one whatever the sentences say.
+    spans = SpanExtractor.shared()
+    question = "Which film set the record for the most nominations?"
+    wanted = spans.answer_type(question)
+    sentences = [
+        ('The film "Sinners" leads the Academy Awards with a record-breaking 16 nominations.', 1.0),
+        ('It breaks the previous record of 14 shared by "Titanic," "All About Eve" and "La La Land."', 0.75),
+    ]
+    chosen = spans.best_span(question, sentences, wanted, similarity=corpus_archive.encoder.similarity)
+    assert chosen is not None and chosen.text == "Sinners"
