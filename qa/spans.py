@@ -9,6 +9,7 @@ sentence is and how close the candidate stands to the question's words.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Callable
@@ -77,6 +78,9 @@ class AnswerType:
     unit: str | None = None
     #: The noun asked for is singular ("which marine mammal"): a plural candidate is answered in the singular.
     singular: bool = False
+    #: How many things are asked for ("which two states"): more than one is answered by names joined
+    #: in one sentence ("Minnesota and Illinois"), never by one name alone.
+    count: int = 1
 
     def fit(self, label: str) -> float:
         return 1.0 if not self.primary or label in self.primary else SECONDARY_FIT
@@ -139,7 +143,7 @@ class SpanExtractor:
             if word in ("which", "what") or (word == "who" and token.i == 0):
                 head = _wh_noun(token)
                 if head is not None:
-                    labels = _NOUN_TYPES.get(head.lower_.rstrip("s"), _NOUN_TYPES.get(head.lower_, set()))
+                    labels = _noun_type(head) or set()
                     subject = head.dep_ in ("nsubj", "nsubjpass")
                     # "Who is the chief of staff" names a title, not a kind to liken names to:
                     # "Susie Wiles" is unlike "chief of staff", "Elon Musk" like "tech billionaire".
@@ -148,7 +152,9 @@ class SpanExtractor:
                         # "who is the chief executive": a person, whatever the title
                         return AnswerType(frozenset(_WH_TYPES["who"]), subject=subject, primary=frozenset(PERSON))
                     noun = None if labels else head.lower_
-                    return AnswerType(frozenset(labels), noun=noun, subject=subject, kind=kind, singular=head.tag_ not in ("NNS", "NNPS"))
+                    singular = head.tag_ not in ("NNS", "NNPS")
+                    count = _asked_count(token)
+                    return AnswerType(frozenset(labels), noun=noun, subject=subject, kind=kind, singular=singular, count=count)
         for word, labels in _WH_TYPES.items():
             if re.search(rf"\b{word}\b", lowered):
                 return AnswerType(frozenset(labels), primary=frozenset(PERSON) if word == "who" else frozenset())
@@ -224,13 +230,9 @@ def _wh_noun(token: Any) -> Any:
     noun = None
     # "which [US] city", "what type of": the noun right after the wh-word, whatever the parse says.
     # "which marine mammal": a phrase's head is its last word, whatever the tagger made of each word.
-    run = []
-    for word in token.doc[token.i + 1 : token.i + 4]:
-        if word.pos_ not in ("ADJ", "PROPN", "NOUN"):
-            break
-        run.append(word)
-    if any(word.pos_ == "NOUN" for word in run):
-        noun = run[-1]
+    run = _wh_run(token)
+    if run and run[-1].pos_ in ("NOUN", "PROPN", "ADJ") and (any(word.pos_ == "NOUN" for word in run) or _noun_type(run[-1]) is not None):
+        noun = run[-1]  # "which Canary Island": a kind the tagger took for part of a name
     if noun is not None:
         pass
     elif token.head is not token and token.head.pos_ in ("NOUN", "PROPN"):
@@ -250,9 +252,55 @@ def _wh_noun(token: Any) -> Any:
     return noun
 
 
+def _noun_type(noun: Any) -> set[str] | None:
+    """The labels that answer "which <noun>", the noun in the singular or plural ("cities", "states")."""
+    word = noun.lower_
+    singular = word[:-3] + "y" if word.endswith("ies") else word.rstrip("s")
+    return _NOUN_TYPES.get(singular, _NOUN_TYPES.get(word))
+
+
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "both": 2}
+
+
+def _asked_count(token: Any) -> int:
+    """How many things a wh-word asks for: 2 for "which two states", else 1."""
+    following = token.doc[token.i + 1] if token.i + 1 < len(token.doc) else None
+    if following is None:
+        return 1
+    return _COUNTS.get(following.lower_, int(following.text) if following.text.isdigit() and 1 < int(following.text) < 10 else 1)
+
+
+#: "Which of the following states", "which of its theme parks": the words before the noun asked about.
+_OF_WHICH = {"the", "its", "their", "these", "those", "his", "her"}
+
+
+def _wh_run(token: Any) -> list[Any]:
+    """The words after a wh-word that name what it asks for, up to their head noun: "which [two]
+    NFL teams", "which of the following states", "which 20th-century playwright", and "what
+    tentacled sea creature" or "which watch brand", where the tagger calls the first word a verb
+    (a verb counts only before any noun, and only when a noun or adjective follows it)."""
+    doc = token.doc
+    i = token.i + 1
+    if i + 1 < len(doc) and doc[i].lower_ == "of" and doc[i + 1].lower_ in _OF_WHICH:
+        i += 2 + (i + 2 < len(doc) and doc[i + 2].lower_ == "following")
+    run: list[Any] = []
+    for word in doc[i : i + 6]:
+        follows = doc[word.i + 1] if word.i + 1 < len(doc) else None
+        if word.pos_ == "NUM" and not run:
+            continue  # "which two states"
+        attributive = word.pos_ == "VERB" and follows is not None and follows.pos_ in ("NOUN", "ADJ")
+        if word.pos_ in ("ADJ", "PROPN", "NOUN") or (attributive and not any(w.pos_ in ("NOUN", "PROPN") for w in run)):
+            run.append(word)
+        elif word.text == "-" and run and not run[-1].whitespace_ and not word.whitespace_:
+            run.append(word)  # "20th-century"
+        else:
+            break
+    return run
+
+
 def _kind_phrase(noun: Any) -> str:
     """The noun with the words that narrow it in the question: "European country", "pop star"."""
-    left = [t for t in noun.lefts if t.dep_ in ("amod", "compound", "nmod")]
+    left = [t for t in noun.lefts if t.dep_ in ("amod", "compound", "nmod") and t.lower_ != "following"]
     start = min([t.i for t in left], default=noun.i)
     return noun.doc[start : noun.i + 1].text
 
@@ -287,9 +335,32 @@ def _trim(span: Any) -> Any:
     return Tokens(span.doc, start, end, label=span.label)
 
 
+#: Names of any of these labels answer "which two <noun>" when the noun has no label of its own ("tech titans").
+_NAMED = PLACE | ORGANISATION | PERSON | WORK | EVENT | {"PRODUCT", "NORP"}
+#: Words that may join the names of a list: "Minnesota and Illinois", "Stone & Penn", "X, Y and Z".
+_JOINERS = {"and", "&", ",", "the"}
+
+
+def _joined(doc: Any, wanted: AnswerType) -> list[tuple[Any, float, str]]:
+    """Runs of ``wanted.count`` names of the labels asked for, joined by "and", "&" or commas in one sentence."""
+    labels = wanted.labels or _NAMED
+    names = [_trim(ent) for ent in doc.ents if ent.label_ in labels]
+    found = []
+    for first in range(len(names) - wanted.count + 1):
+        chain = names[first : first + wanted.count]
+        gaps = [doc[a.end : b.start] for a, b in itertools.pairwise(chain)]
+        joined = all(len(gap) and {t.lower_ for t in gap} <= _JOINERS for gap in gaps)
+        if joined and any(t.lower_ in ("and", "&") for t in gaps[-1]):
+            span = doc[chain[0].start : chain[-1].end]
+            found.append((span, 1.0, span.text))
+    return found
+
+
 def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float, str]]:
     """Spans that could answer, how well their kind fits, and the answer each gives (its text,
     the country a demonym names, a plural noun in the singular the question asked in)."""
+    if wanted.count > 1:
+        return _joined(doc, wanted)
     found = [(_trim(_extend(doc, ent)), wanted.fit(ent.label_)) for ent in doc.ents if ent.label_ in wanted.labels]
     # Dates and counts answer only questions that ask for them.
     unwanted = {i for ent in doc.ents if ent.label_ in (TIME | NUMBER) - wanted.labels for i in range(ent.start, ent.end)}

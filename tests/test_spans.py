@@ -177,3 +177,31 @@ def test_a_title_is_not_likened_to_the_kind_of_work_asked_for(corpus_archive: Ar
     ]
     chosen = spans.best_span(question, sentences, wanted, similarity=corpus_archive.encoder.similarity)
     assert chosen is not None and chosen.text == "Sinners"
+
+
+@pytest.mark.parametrize(
+    ("question", "labels", "noun"),
+    [
+        ("Which sportswear chain filed for bankruptcy this week?", ORGANISATION, None),  # "sportswear" tagged a verb
+        ("Which watch brand had to close stores?", ORGANISATION, None),
+        ("The cruise ship may dock at which Canary Island?", PLACE, None),  # the kind inside a name
+        ("Which of the following cities has the world's worst air?", PLACE, None),
+        ("Disney has yet to recoup its investment in which of its theme parks?", set(), "parks"),
+        ("Recordings offer fresh insight into which 20th-century playwright?", set(), "playwright"),
+    ],
+)
+def test_the_noun_asked_about_whatever_the_tagger_made_of_the_words_before_it(question: str, labels: set[str], noun: str | None) -> None:
+    wanted = SpanExtractor.shared().answer_type(question)
+    assert labels <= wanted.labels and wanted.noun == noun
+
+
+def test_which_two_is_answered_by_two_names_joined_in_one_sentence() -> None:
+    spans = SpanExtractor.shared()
+    question = "Which two states filed lawsuits against the administration this week?"
+    wanted = spans.answer_type(question)
+    assert wanted.count == 2 and wanted.labels >= PLACE
+    sentences = [("Texas said it would not join the suit.", 1.0), ("Minnesota and Illinois sued the administration on Monday.", 0.9)]
+    chosen = spans.best_span(question, sentences, wanted)
+    assert chosen is not None and chosen.text == "Minnesota and Illinois"
+    # One name alone does not answer it: no short answer, the sentence is given instead.
+    assert spans.best_span(question, sentences[:1], wanted) is None
