@@ -31,7 +31,11 @@ EVENT = {"EVENT"}
 # Head nouns of "which X" / "what X" questions and the entity labels that answer them.
 _NOUN_TYPES: dict[str, set[str]] = {}
 for _labels, _nouns in (
-    (PLACE, "city town country nation state territory region province capital island county continent location place area border"),
+    (
+        PLACE,
+        "city town country nation state territory region province capital island county continent location place area border "
+        "stadium arena venue landmark site museum castle palace monument airport port",
+    ),
     (
         ORGANISATION | {"PRODUCT"},
         "company firm automaker carmaker carrier airline bank league team club party organization organisation agency network "
@@ -39,11 +43,14 @@ for _labels, _nouns in (
         "platform app service school studio lab laboratory exchange insurer giant conglomerate developer broadcaster",
     ),
     (PERSON, "person president leader ceo player actor actress singer official minister candidate director coach politician senator "
-     "artist athlete author winner man woman chief founder judge billionaire rapper star musician quarterback pope"),
-    (NUMBER, "number percentage percent amount price cost share rate total"),
+     "artist athlete author winner man woman chief founder judge billionaire rapper star musician quarterback pope "
+     "celebrity comedian host journalist anchor playwright poet novelist writer filmmaker designer astronaut scientist "
+     "governor mayor lawmaker prince princess king queen heir skater skier golfer swimmer boxer entrepreneur executive "
+     "mogul tycoon activist suspect"),
+    (NUMBER, "number percentage percent amount price cost share rate total milestone threshold expectancy"),
     (WORK | EVENT, "film movie song album book novel show series documentary musical podcast sitcom opera painting artwork "
-     "event festival championship tournament ceremony holiday"),
-    (TIME, "year month day date decade"),
+     "event festival championship tournament ceremony holiday race marathon"),
+    (TIME, "year month day date decade deadline"),
 ):  # fmt: skip
     for _noun in _nouns.split():
         _NOUN_TYPES[_noun] = _labels
@@ -321,13 +328,14 @@ def _extend(doc: Any, span: Any) -> Any:
 
 
 def _trim(span: Any) -> Any:
-    """The span without punctuation at its ends: a list's dash taken into a name ("- Apolo Ohno").
+    """The span without punctuation at its ends (a list's dash taken into a name: "- Apolo Ohno")
+    or a possessive after it ("Matthew Perry's").
     Quotation marks stay, they are part of a title; a span of punctuation alone is kept as it is."""
     start, end = span.start, span.end
     while start < end and span.doc[start].is_punct and not span.doc[start].is_quote:
         start += 1
-    while end > start and span.doc[end - 1].is_punct and not span.doc[end - 1].is_quote:
-        end -= 1
+    while end > start and ((span.doc[end - 1].is_punct and not span.doc[end - 1].is_quote) or span.doc[end - 1].tag_ == "POS"):
+        end -= 1  # and a possessive: "Matthew Perry's death"
     if start == end or (start, end) == (span.start, span.end):
         return span
     from spacy.tokens import Span as Tokens

@@ -187,7 +187,8 @@ def test_a_title_is_not_likened_to_the_kind_of_work_asked_for(corpus_archive: Ar
         ("The cruise ship may dock at which Canary Island?", PLACE, None),  # the kind inside a name
         ("Which of the following cities has the world's worst air?", PLACE, None),
         ("Disney has yet to recoup its investment in which of its theme parks?", set(), "parks"),
-        ("Recordings offer fresh insight into which 20th-century playwright?", set(), "playwright"),
+        ("Recordings offer fresh insight into which 20th-century playwright?", PERSON, None),
+        ("Divers found the wreck of which 18th-century merchant ship?", set(), "ship"),
     ],
 )
 def test_the_noun_asked_about_whatever_the_tagger_made_of_the_words_before_it(question: str, labels: set[str], noun: str | None) -> None:
@@ -205,3 +206,23 @@ def test_which_two_is_answered_by_two_names_joined_in_one_sentence() -> None:
     assert chosen is not None and chosen.text == "Minnesota and Illinois"
     # One name alone does not answer it: no short answer, the sentence is given instead.
     assert spans.best_span(question, sentences[:1], wanted) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "labels"),
+    [
+        ("Which comedian does the administration want fired?", PERSON),
+        ("Which famous stadium will host the opening ceremony?", PLACE),
+        ("The price of gas surpassed which milestone this week?", NUMBER),
+    ],
+)
+def test_nouns_that_name_a_kind_of_entity(question: str, labels: set[str]) -> None:
+    assert labels <= SpanExtractor.shared().answer_type(question).labels
+
+
+def test_a_name_is_answered_without_its_possessive() -> None:
+    spans = SpanExtractor.shared()
+    question = "The dealer was sentenced over the death of which actor?"
+    sentence = "She sold the drugs that led to Matthew Perry's death in 2023."
+    chosen = spans.best_span(question, [(sentence, 1.0)], spans.answer_type(question))
+    assert chosen is not None and chosen.text == "Matthew Perry"
