@@ -53,3 +53,27 @@ def country_of(adjective: str) -> str | None:
     ('Ukraine', 'Sri Lanka', None)
     """
     return _COUNTRIES.get(tuple(fold_terms(adjective)))
+
+
+#: Countries the table above does not reach through an adjective, and names news gives some of them.
+_OTHER_NAMES = """
+Bahamas, Barbados, Belize, Cape Verde, Comoros, Costa Rica, Equatorial Guinea, Eswatini, Grenada, Kiribati, Lesotho,
+Liechtenstein, Marshall Islands, Micronesia, Nauru, New Zealand, North Korea, South Korea, Palau, Papua New Guinea,
+Samoa, San Marino, Sao Tome and Principe, Seychelles, Sierra Leone, Solomon Islands, South Africa, South Sudan,
+Saint Lucia, Saint Kitts and Nevis, Saint Vincent and the Grenadines, Suriname, Timor-Leste, East Timor, Tonga,
+Trinidad and Tobago, Tuvalu, Vanuatu, Vatican, Antigua and Barbuda, Dominica, Central African Republic,
+Democratic Republic of the Congo, Guinea-Bissau, Czechia, Greenland, United Kingdom, UK, U.K., Great Britain,
+United States, US, U.S., USA, America, United Arab Emirates, UAE, Cote d'Ivoire, Myanmar, Burma
+"""
+_COUNTRY_NAMES = {tuple(fold_terms(name)) for name in _COUNTRIES.values()} | {
+    tuple(fold_terms(name)) for name in " ".join(_OTHER_NAMES.split()).split(", ")
+}
+
+
+def is_country(name: str) -> bool:
+    """Whether ``name`` is a country's name (with or without "the"), as news writes it.
+
+    >>> is_country("Bulgaria"), is_country("the United States"), is_country("Florida")
+    (True, True, False)
+    """
+    return tuple(fold_terms(name)) in _COUNTRY_NAMES

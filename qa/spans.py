@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from qa.demonyms import country_of
+from qa.demonyms import country_of, is_country
 from qa.names import fold_terms
 
 PLACE = {"GPE", "LOC", "FAC"}
@@ -63,6 +63,8 @@ SECONDARY_FIT = 0.7
 SPECIFICITY = 1.0
 #: How much more a number counts when it is stated with what "how many" asks about ("four years").
 UNIT_FIT = 2.0
+#: Weight of a place that is not a country's name, for "which country".
+NOT_A_COUNTRY_FIT = 0.3
 #: How strongly a named candidate's likeness to the kind of thing asked for counts (its power; see ``best_span``).
 KIND_POWER = 2.0
 _TIME_UNITS = {"second", "minute", "hour", "day", "week", "month", "year", "decade", "century"}
@@ -315,7 +317,9 @@ def _kind_phrase(noun: Any) -> str:
 def _extend(doc: Any, span: Any) -> Any:
     """Grow a span over what news writes as one name: "Davos, Switzerland", "Strait of Hormuz"."""
     end = span.end
-    while end + 1 < len(doc) and doc[end].text == "," and doc[end + 1].ent_type_ in ("GPE",) and span.label_ in PLACE:
+    # "Japan, Vietnam" is a list of countries, not a place in another.
+    joins = span.label_ in PLACE and not is_country(span.text)
+    while joins and end + 1 < len(doc) and doc[end].text == "," and doc[end + 1].ent_type_ in ("GPE",):
         nxt = next(e for e in doc.ents if e.start == end + 1) if any(e.start == end + 1 for e in doc.ents) else None
         if nxt is None:
             break
@@ -394,6 +398,8 @@ def _candidates(doc: Any, wanted: AnswerType) -> list[tuple[Any, float, str]]:
         # "a Ukrainian athlete": the country of a people, whether the tagger labels it NORP or GPE.
         answers = [(span, fit, country_of(text) or text) for span, fit, text in answers]
         answers += [(ent, wanted.fit("GPE"), country) for ent in doc.ents if ent.label_ == "NORP" and (country := country_of(ent.text))]
+        # Florida or Beijing is a place, but not the country asked for.
+        answers = [(span, fit if is_country(text) else fit * NOT_A_COUNTRY_FIT, text) for span, fit, text in answers]
     return answers
 
 
