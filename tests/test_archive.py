@@ -201,6 +201,7 @@ def test_this_week_reads_the_week_before_the_as_of_day_first(empty_archive: Arch
     assert [s.article_id for s in steps if isinstance(s, Passage)] == ["new", "old"]  # that week first, then the rest
     answer = steps[-1]
     assert isinstance(answer, Answer) and answer.citations[0].article_id == "new"
-    # Without "this week" the better-worded month-old report answers.
+    assert {c.article_id for c in answer.citations} == {"new"}  # the older report is not used
+    # Without "this week" the better-worded month-old report answers too (either port does).
     plain = empty_archive.ask("Which port was closed by flooding?", as_of="2024-03-10")
-    assert plain.citations[0].article_id == "old"
+    assert "old" in {c.article_id for c in plain.citations} and plain.answer in ("Harwich", "Dover")
