@@ -226,3 +226,13 @@ def test_which_country_wants_a_country_not_a_place_in_one() -> None:
     assert chosen is not None and chosen.text == "Australia"
     listed = spans.best_span(question, sentences[2:], wanted)
     assert listed is not None and listed.text in ("Japan", "Vietnam", "Thailand")  # a list of countries is not one place
+
+
+def test_how_many_times_counts_times_though_times_is_a_stop_word() -> None:
+    spans = SpanExtractor.shared()
+    question = "How many times has the United States hosted the Winter Olympics?"
+    wanted = spans.answer_type(question)
+    assert wanted.unit == "time"
+    sentence = "Across 12 cities, the United States has hosted the Winter Games four times."
+    chosen = spans.best_span(question, [(sentence, 1.0)], wanted)
+    assert chosen is not None and chosen.text == "four"
