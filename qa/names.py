@@ -50,14 +50,21 @@ def fold_terms(text: str) -> list[str]:
     >>> fold_terms("Ain al-Asad") == fold_terms("Al Assad") == fold_terms("ʿAyn al-Asad") == ["asad"]
     True
     """
-    plain = _APOSTROPHES.sub("", strip_accents(text))
-    terms = []
-    for word in _WORD.findall(plain):
-        lower = word.lower()
-        if lower in _PARTICLES or lower in _STOPWORDS:
-            continue
-        terms.append(fold_word(lower))
-    return terms
+    return [fold_word(word) for word in _plain_words(text) if word not in _PARTICLES and word not in _STOPWORDS]
+
+
+def fold_words(text: str) -> list[str]:
+    """Every word of a text folded as ``fold_terms`` folds it, stop words and particles kept.
+
+    >>> fold_words("four times")
+    ['four', 'time']
+    """
+    return [fold_word(word) for word in _plain_words(text)]
+
+
+def _plain_words(text: str) -> list[str]:
+    """The words of a text, lower-cased, without accents or apostrophes."""
+    return [word.lower() for word in _WORD.findall(_APOSTROPHES.sub("", strip_accents(text)))]
 
 
 def fold_text(text: str) -> str:

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from qa.demonyms import country_of, is_country
-from qa.names import fold_terms, fold_word
+from qa.names import fold_terms, fold_words
 
 PLACE = {"GPE", "LOC", "FAC"}
 ORGANISATION = {"ORG"}
@@ -141,7 +141,7 @@ class SpanExtractor:
         if how:
             kind = how.group(1)
             # The word right after "how many", stop word or not: "how many times", "how many moons".
-            counted = _words(lowered[how.end() :].split("?")[0])[:1] if kind == "many" else []
+            counted = fold_words(lowered[how.end() :].split("?")[0])[:1] if kind == "many" else []
             unit = counted[0] if counted else None
             timed = kind in ("long", "old") or "years" in lowered or unit in _TIME_UNITS  # "how many days": "a 10-day journey"
             labels = NUMBER | (TIME if timed else set())
@@ -206,7 +206,7 @@ class SpanExtractor:
                 if wanted.unit and span.label_ in NUMBER | TIME:
                     if not any(t.like_num for t in span):
                         continue  # "Sunday" does not say how many years
-                    if wanted.unit in _words(doc[span.start : span.end + 2].text):
+                    if wanted.unit in fold_words(doc[span.start : span.end + 2].text):
                         fit *= UNIT_FIT  # "four years", "274 moons": the number of what was asked
                 distance = min((abs(a - span.start) for a in anchors), default=12)
                 score = relevance * fit / (1.0 + distance / PROXIMITY_WORDS)
@@ -233,11 +233,6 @@ class SpanExtractor:
         chosen = first[best]
         chosen.score = votes[best]
         return chosen
-
-
-def _words(text: str) -> list[str]:
-    """Every word of ``text`` folded as ``fold_terms`` folds it, stop words kept ("times" -> "time")."""
-    return [fold_word(word) for word in re.findall(r"[^\W_]+", text.lower())]
 
 
 def _wh_noun(token: Any) -> Any:
