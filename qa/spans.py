@@ -274,10 +274,12 @@ _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "both": 2}
 
 def _asked_count(token: Any) -> int:
     """How many things a wh-word asks for: 2 for "which two states", else 1."""
-    following = token.doc[token.i + 1] if token.i + 1 < len(token.doc) else None
-    if following is None:
+    if token.i + 1 >= len(token.doc):
         return 1
-    return _COUNTS.get(following.lower_, int(following.text) if following.text.isdigit() and 1 < int(following.text) < 10 else 1)
+    following = token.doc[token.i + 1]
+    if following.lower_ in _COUNTS:
+        return _COUNTS[following.lower_]
+    return int(following.text) if following.text.isdigit() and 1 < int(following.text) < 10 else 1
 
 
 #: "Which of the following states", "which of its theme parks": the words before the noun asked about.
