@@ -70,7 +70,7 @@ def ask(body: AskRequest, archive: ArchiveDep, settings: Annotated[Settings, Dep
 
 @router.post(
     "/ask/stream",
-    summary="Answer as server-sent events: `passage` events as they are found, then `answer`, then `done`",
+    summary="Answer as server-sent events: `passage` events, best first, then `answer`, then `done`",
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 def ask_stream(body: AskRequest, archive: ArchiveDep, settings: Annotated[Settings, Depends(get_settings)]) -> StreamingResponse:

@@ -205,3 +205,20 @@ def test_this_week_reads_the_week_before_the_as_of_day_first(empty_archive: Arch
     # Without "this week" the better-worded month-old report answers too (either port does).
     plain = empty_archive.ask("Which port was closed by flooding?", as_of="2024-03-10")
     assert "old" in {c.article_id for c in plain.citations} and plain.answer in ("Harwich", "Dover")
+
+
+def test_passages_are_shown_by_retrieval_and_best_sentence_together() -> None:
+    from qa.answer import Sentence
+    from qa.archive import _by_sentences
+
+    passages = [Passage(article_id=f"a{i}", chunk_id=f"c{i}", text="x", start=0, end=1) for i in range(12)]
+    relevance = {"c0": 0.8, "c11": 0.9}  # the last found states the answer best; the first nearly as well
+    sentences = [
+        Sentence(passage=p, start=0, end=1, text="x", events=[], relevance=relevance.get(p.chunk_id, 0.5 - i / 100))
+        for i, p in enumerate(passages)
+    ]
+    shown = [p.chunk_id for p in _by_sentences(passages, sentences)]
+    assert sorted(shown) == sorted(p.chunk_id for p in passages)  # the same passages, none lost or repeated
+    assert shown[0] == "c0"  # first found and second best stays first
+    assert shown.index("c11") < 6  # the best sentence lifts its passage from last into the top half
+    assert shown.index("c1") < shown.index("c2") < shown.index("c3")  # agreeing orders are kept
