@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from qa import Archive
 from qa.evaluate import evaluate, matches, normalize
 from tests.conftest import CORPUS, HEADLINE
@@ -73,3 +75,20 @@ def test_eval_command_prints_json_with_the_keys(tmp_path: Path) -> None:
     ):
         assert key in report
     assert report["questions"] == 4 and report["baselines"][0]["model"] == "m"
+
+
+def test_answerable_tells_an_answer_stated_on_the_question_from_one_in_passing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "bench"))
+    from answerable import answerable
+
+    question = {"id": "q", "question": "Which port was closed by flooding this week?", "as_of": "2024-03-10", "answers": ["Dover"]}
+    stated = {"title": "Storm news", "published": "2024-03-08", "text": "Flooding closed the port of Dover on Thursday."}
+    passing = {"title": "Weekend guide", "published": "2024-03-08", "text": "Ferries sail from Dover daily. " + "Travel tips. " * 80}
+    old = {"title": "Flooding shuts Dover port", "published": "2023-01-05", "text": "The port of Dover was closed by flooding."}
+    results = {"q": {"id": "q", "correct": True, "recall_rank": 2}}
+    both = answerable([question], [stated, passing], results)
+    assert both["on_topic_within_7_days"] == 1.0 and both["dateline_accuracy_on_topic_within_7_days"] == 1.0
+    only_passing = answerable([question], [passing, old])
+    assert only_passing["within_7_days"] == 1.0  # the answer's words are there...
+    assert only_passing["on_topic_within_7_days"] == 0.0  # ...but not stated on the question
+    assert only_passing["on_topic_on_or_before_as_of"] == 1.0  # the old report states it (its title holds the terms)
