@@ -294,12 +294,13 @@ class Retriever:
         filters = filters or Filters()
         depth = depth or max(4 * k, 40)
         lexical = self.lexical
+        read: dict[str, tuple[str, dict[str, Any]]] = {}  # chunks read from the store in this search, each once
         admitted = filters.mask(lexical.published_days, lexical.sources) if filters.where() else None
         rankings: list[tuple[float, list[str]]] = []
         folded = fold_text(query)
         texts = [query] + ([folded] if folded and folded != query.lower() else [])
         for weight, vector in zip((1.0, FOLDED_WEIGHT), self.encoder.encode_queries(texts), strict=False):
-            rankings.append((weight, self._dense(lexical, vector, depth, filters, admitted)))
+            rankings.append((weight, self._dense(lexical, vector, depth, filters, admitted, read)))
         rankings.append((1.0, [cid for cid, _ in lexical.search(query, depth, filters, admitted)]))
         fused: dict[str, float] = {}
         for weight, ranking in rankings:
@@ -308,7 +309,7 @@ class Retriever:
         if filters.as_of:
             # News asked "as of" a day is mostly about the days just before it.
             as_of = day_number(filters.as_of)
-            days = self._published_days(lexical, list(fused))
+            days = self._published_days(lexical, list(fused), read)
             for cid in fused:
                 age = as_of - days[cid] if not math.isnan(days[cid]) else 100_000
                 fused[cid] *= 1.0 + RECENCY_BOOST * math.exp(-max(age, 0) / RECENCY_DAYS)
@@ -317,13 +318,21 @@ class Retriever:
         # Read texts page by page until 3k committed passages are found (uncommitted ones are skipped).
         for i in range(0, len(ordered), 3 * k):
             page = ordered[i : i + 3 * k]
-            found = self.store.get_passages(page)
+            found = self._read(page, read)
             passages += self._committed([(cid, found[cid], fused[cid]) for cid in page if cid in found], 3 * k - len(passages))
             if len(passages) >= 3 * k:
                 break
         return collapse_copies(passages)[:k]
 
-    def _dense(self, lexical: LexicalIndex, vector: np.ndarray, depth: int, filters: Filters, admitted: np.ndarray | None) -> list[str]:
+    def _dense(
+        self,
+        lexical: LexicalIndex,
+        vector: np.ndarray,
+        depth: int,
+        filters: Filters,
+        admitted: np.ndarray | None,
+        read: dict[str, tuple[str, dict[str, Any]]],
+    ) -> list[str]:
         """Ids of the nearest chunks that pass ``filters`` (``admitted``: their mask over ``lexical``'s rows).
 
         Chroma's filtered query reads the metadata of the whole window and grows with the index
@@ -348,7 +357,7 @@ class Retriever:
             pool = self.store.query_ids(vector, pool_size, None)
             rows = lexical.rows
             unknown = [cid for cid, _ in pool if cid not in rows]  # written since the lexical index was built
-            extra = {cid: filters.admits(meta) for cid, (_, meta) in self.store.get_passages(unknown).items()} if unknown else {}
+            extra = {cid: filters.admits(meta) for cid, (_, meta) in self._read(unknown, read).items()}
             kept = [cid for cid, _ in pool if (admitted[rows[cid]] if cid in rows else extra.get(cid, False))]
             if len(kept) >= depth or len(pool) < pool_size:
                 return kept[:depth]
@@ -364,12 +373,21 @@ class Retriever:
         candidates = np.flatnonzero(admitted)
         return [lexical.chunk_ids[int(candidates[i])] for i in _top(lexical.vectors[candidates] @ vector, depth)]
 
-    def _published_days(self, lexical: LexicalIndex, chunk_ids: list[str]) -> dict[str, float]:
+    def _published_days(self, lexical: LexicalIndex, chunk_ids: list[str], read: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, float]:
         days = {cid: float(lexical.published_days[lexical.rows[cid]]) for cid in chunk_ids if cid in lexical.rows}
         unknown = [cid for cid in chunk_ids if cid not in days]
-        for cid, (_, meta) in self.store.get_passages(unknown).items() if unknown else []:
+        for cid, (_, meta) in self._read(unknown, read).items():
             days[cid] = float(meta.get("published_day", math.nan))
         return {cid: days.get(cid, math.nan) for cid in chunk_ids}
+
+    def _read(self, chunk_ids: list[str], read: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and metadata of the chunks among ``chunk_ids`` that exist, from the store only for
+        those not already in ``read`` (a search's reads: a chunk written since the lexical index
+        was built is looked at by the filter, the recency prior and the final read)."""
+        missing = [cid for cid in chunk_ids if cid not in read]
+        if missing:
+            read.update(self.store.get_passages(missing))
+        return {cid: read[cid] for cid in chunk_ids if cid in read}
 
     def _committed(self, hits: list[tuple[str, tuple[str, dict[str, Any]], float]], k: int) -> list[Passage]:
         """Only chunks whose article record carries their hash: half-written articles stay invisible."""

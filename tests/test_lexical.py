@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa import Archive, Article
+import pytest
+
+from qa import Archive, Article, retrieve
 from qa.retrieve import LEXICAL_FOLDER, Filters
 from tests.conftest import CORPUS
 
@@ -49,3 +51,22 @@ def test_a_damaged_saved_index_is_rebuilt(tmp_path: Path) -> None:
     (tmp_path / "index" / LEXICAL_FOLDER / "current.json").write_text("{not json")
     rebuilt = _reopen(tmp_path / "index").retriever.lexical
     assert not rebuilt.loaded and rebuilt.chunk_ids == expected
+
+
+def test_chunks_newer_than_the_lexical_index_are_found_and_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A date filter over a large index takes the nearest chunks unfiltered and filters them here;
+    # thresholds at 0 make this small index take that path too.
+    monkeypatch.setattr(retrieve, "EXACT_MAX", 0)
+    monkeypatch.setattr(retrieve, "EXACT_PER_POOL_ID", 0)
+    reader = Archive.open(tmp_path / "index")
+    reader.ingest([CORPUS / "world"])
+    lexical = reader.retriever.lexical
+    writer = Archive.open(tmp_path / "index")  # another writer: the reader's lexical index does not know its chunks
+    writer.ingest([Article(id="fair", title="Zeppelin fair", published="2024-05-02", text="A zeppelin fair opened in Quxville on Monday.")])
+    assert reader.retriever.lexical is lexical and not any(c.startswith("fair#") for c in lexical.chunk_ids)
+    read: list[str] = []
+    get = reader.store.get_passages
+    monkeypatch.setattr(reader.store, "get_passages", lambda ids: (read.extend(ids), get(ids))[1])
+    found = reader.search("zeppelin fair in Quxville", k=3, since="2024-01-01", as_of="2024-06-01")
+    assert found[0].article_id == "fair"  # admitted by the filter from its stored metadata
+    assert read.count("fair#0") == 1  # for the filter, the recency prior and the text: one read
