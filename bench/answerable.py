@@ -14,7 +14,7 @@ names Maine or Australia in passing. So each count is also given for answers *on
 (``on_topic_*``): stated within ``NEAR_CHARS`` characters of at least ``--on-topic`` (default
 half) of the question's content terms, each weighted by its rarity among the articles, or with
 them in the article's title. With ``--results`` (the JSONL that
-``dateline eval --misses`` writes) Dateline's accuracy and answer-recall@5 are given on each of
+``dateline eval --results`` writes) Dateline's accuracy and answer-recall@5 are given on each of
 these sets, so what is missed for want of evidence and what for want of reading are apart.
 """
 
@@ -117,7 +117,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
     parser.add_argument("--articles", type=Path, default=DATA / "articles.jsonl")
-    parser.add_argument("--results", type=Path, default=None, help="per-question results of `dateline eval --misses`")
+    parser.add_argument("--results", type=Path, default=None, help="per-question results of `dateline eval --results`")
     parser.add_argument("--on-topic", type=float, default=0.5, help="share of the question's weighted terms an article holds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -52,7 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--baselines", type=Path, default=None, help="LLM predictions (default: baselines.jsonl beside them)")
     evaluate.add_argument("--no-as-of", action="store_true", help="ignore each question's as_of day")
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N questions")
-    evaluate.add_argument("--misses", type=Path, default=None, help="write every question's result as JSONL here")
+    evaluate.add_argument(
+        "--results",
+        "--misses",
+        dest="results",
+        type=Path,
+        default=None,
+        help="write every question's result (answer, correct, recall rank) as JSONL here",
+    )
     serve = command("serve", "serve the REST API and the chat page")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
@@ -136,8 +143,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     baselines_path = args.baselines or args.questions.with_name("baselines.jsonl")
     baselines = read_jsonl(baselines_path) if baselines_path.exists() else []
     result = evaluate(archive, questions, baselines, use_as_of=not args.no_as_of, progress=_progress_bar(args))
-    if args.misses:
-        args.misses.write_text("".join(r.model_dump_json() + "\n" for r in result.results))
+    if args.results:
+        args.results.write_text("".join(r.model_dump_json() + "\n" for r in result.results))
     if args.json:
         print(json.dumps(result.model_dump(mode="json", by_alias=True)))
     else:

@@ -60,8 +60,13 @@ def test_eval_command_prints_json_with_the_keys(tmp_path: Path) -> None:
     path = _questions(tmp_path)
     articles = tmp_path / "articles.jsonl"
     articles.write_text((CORPUS / "wire" / "2020-2024-wire.jsonl").read_text())
-    result = run("eval", "--questions", str(path), "--articles", str(articles), "--index", str(tmp_path / "i"), "--json")
+    rows = tmp_path / "results.jsonl"
+    index = str(tmp_path / "i")
+    result = run("eval", "--questions", str(path), "--articles", str(articles), "--index", index, "--json", "--results", str(rows))
     assert result.returncode == 0, result.stderr
+    written = [json.loads(line) for line in rows.read_text().splitlines()]
+    assert [r["id"] for r in written] == ["q1", "q2", "q3", "q4"]  # every question, in order, with how it went
+    assert {"prediction", "correct", "recall_rank", "ms"} <= set(written[0])
     report = json.loads(result.stdout.strip().splitlines()[-1])
     for key in (
         "questions",
