@@ -331,7 +331,7 @@ class Retriever:
         depth: int,
         filters: Filters,
         admitted: np.ndarray | None,
-        read: dict[str, tuple[str, dict[str, Any]]],
+        read: dict[str, tuple[str, dict[str, Any]]] | None = None,
     ) -> list[str]:
         """Ids of the nearest chunks that pass ``filters`` (``admitted``: their mask over ``lexical``'s rows).
 
@@ -357,7 +357,7 @@ class Retriever:
             pool = self.store.query_ids(vector, pool_size, None)
             rows = lexical.rows
             unknown = [cid for cid, _ in pool if cid not in rows]  # written since the lexical index was built
-            extra = {cid: filters.admits(meta) for cid, (_, meta) in self._read(unknown, read).items()}
+            extra = {cid: filters.admits(meta) for cid, (_, meta) in self._read(unknown, {} if read is None else read).items()}
             kept = [cid for cid, _ in pool if (admitted[rows[cid]] if cid in rows else extra.get(cid, False))]
             if len(kept) >= depth or len(pool) < pool_size:
                 return kept[:depth]
