@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from results_file import save  # noqa: E402
 
-from qa.answer import read_intent  # noqa: E402
+from qa.answer import question_terms, read_intent  # noqa: E402
 from qa.evaluate import normalize, read_jsonl  # noqa: E402
 from qa.names import fold_terms  # noqa: E402
 
@@ -63,11 +63,10 @@ def answerable(
     recent_total = recent_in_window = 0
     for question in questions:
         accepted = [f" {normalize(str(a))} " for a in question.get("answers", []) if normalize(str(a))]
-        asked = [t for t in set(fold_terms(str(question["question"]))) if not re.fullmatch(r"(?:19|20)\d\d", t)]
+        asked = set(question_terms(str(question["question"])))
         total = sum(idf(t) for t in asked) or 1.0
-        found = [i for i, text in enumerate(texts) if any(a in text for a in accepted)]
-
         weights = {t: idf(t) / total for t in asked}
+        found = [i for i, text in enumerate(texts) if any(a in text for a in accepted)]
         about = [i for i in found if _on_question(texts[i], titles[i], accepted, weights, on_topic)]
         as_of = str(question.get("as_of") or "9999-12-31")
         for prefix, hits in (("", found), ("on_topic_", about)):
@@ -83,8 +82,8 @@ def answerable(
         if intent.recent_days:
             # "This week": the days the question is about, and the one before (see Archive.ask).
             recent_total += 1
-            before = [days[i] for i in found if days[i] and days[i] <= as_of]
-            recent_in_window += any(day >= _days_before(as_of, intent.recent_days + 1) for day in before)
+            answered_before = [days[i] for i in found if days[i] and days[i] <= as_of]
+            recent_in_window += any(day >= _days_before(as_of, intent.recent_days + 1) for day in answered_before)
     n = max(len(questions), 1)
     result: dict[str, float | int] = {"questions": len(questions), "articles": len(articles), "on_topic": on_topic}
     result.update({key: round(len(ids) / n, 3) for key, ids in members.items()})

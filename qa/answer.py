@@ -181,15 +181,24 @@ def question_names(question: str) -> set[str]:
     return set(fold_terms(capitalised))
 
 
+def question_terms(question: str) -> list[str]:
+    """The question's folded terms to look for in a text: years set its time window (see
+    ``read_intent``), they are not words to match.
+
+    >>> question_terms("Which port closed in 2024?")
+    ['port', 'closed']
+    """
+    return [t for t in fold_terms(question) if not _YEAR.fullmatch(t)]
+
+
 def score_terms(question: str, sentences: list[Sentence], idf: Callable[[str], float]) -> None:
     """Which of the question's terms and names each sentence holds, itself or in its neighbours and
     title (weighted by rarity). It does not depend on vectors, so it runs once, before
     ``score_sentences`` however many times that rescores the sentences. A sentence whose context
     lacks the question's names is marked, so a report about a different place with the same verbs
     does not pass for an answer."""
-    # Years in a question set its time window (see ``read_intent``); they are not words to match.
-    question_terms = [t for t in fold_terms(question) if not _YEAR.fullmatch(t)]
-    weights = {term: idf(term) for term in question_terms}
+    asked = question_terms(question)
+    weights = {term: idf(term) for term in asked}
     total = sum(weights.values()) or 1.0
     names = question_names(question)
     folded = [with_compounds(fold_terms(s.text)) for s in sentences]
@@ -200,8 +209,8 @@ def score_terms(question: str, sentences: list[Sentence], idf: Callable[[str], f
         if article not in titles:
             titles[article] = with_compounds(fold_terms(sentence.passage.title))
         context = titles[article].union(*(folded[j] for j in _neighbours(sentences, i)))
-        in_sentence = covered_terms(question_terms, folded[i])
-        in_context = covered_terms(question_terms, context) - in_sentence
+        in_sentence = covered_terms(asked, folded[i])
+        in_context = covered_terms(asked, context) - in_sentence
         sentence.own = sum(weights[t] for t in in_sentence) / total
         sentence.nearby = sum(weights[t] for t in in_context) / total
         # A name stated anywhere in the passage (one chunk: one story) places its dated sentences.

@@ -52,6 +52,10 @@ EXACT_MAX = 10_000
 EXACT_PER_POOL_ID = 8
 
 
+#: Chunks read from the store during one search, by id: text and metadata (see ``Retriever._read``).
+Reads = dict[str, tuple[str, dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class Filters:
     """What a search may return: publication days (inclusive), sources, and an as-of day."""
@@ -294,7 +298,7 @@ class Retriever:
         filters = filters or Filters()
         depth = depth or max(4 * k, 40)
         lexical = self.lexical
-        read: dict[str, tuple[str, dict[str, Any]]] = {}  # chunks read from the store in this search, each once
+        read: Reads = {}  # each chunk is read from the store once in a search
         admitted = filters.mask(lexical.published_days, lexical.sources) if filters.where() else None
         rankings: list[tuple[float, list[str]]] = []
         folded = fold_text(query)
@@ -331,7 +335,7 @@ class Retriever:
         depth: int,
         filters: Filters,
         admitted: np.ndarray | None,
-        read: dict[str, tuple[str, dict[str, Any]]] | None = None,
+        read: Reads | None = None,
     ) -> list[str]:
         """Ids of the nearest chunks that pass ``filters`` (``admitted``: their mask over ``lexical``'s rows).
 
@@ -373,14 +377,14 @@ class Retriever:
         candidates = np.flatnonzero(admitted)
         return [lexical.chunk_ids[int(candidates[i])] for i in _top(lexical.vectors[candidates] @ vector, depth)]
 
-    def _published_days(self, lexical: LexicalIndex, chunk_ids: list[str], read: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, float]:
+    def _published_days(self, lexical: LexicalIndex, chunk_ids: list[str], read: Reads) -> dict[str, float]:
         days = {cid: float(lexical.published_days[lexical.rows[cid]]) for cid in chunk_ids if cid in lexical.rows}
         unknown = [cid for cid in chunk_ids if cid not in days]
         for cid, (_, meta) in self._read(unknown, read).items():
             days[cid] = float(meta.get("published_day", math.nan))
         return {cid: days.get(cid, math.nan) for cid in chunk_ids}
 
-    def _read(self, chunk_ids: list[str], read: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, tuple[str, dict[str, Any]]]:
+    def _read(self, chunk_ids: list[str], read: Reads) -> Reads:
         """Text and metadata of the chunks among ``chunk_ids`` that exist, from the store only for
         those not already in ``read`` (a search's reads: a chunk written since the lexical index
         was built is looked at by the filter, the recency prior and the final read)."""
