@@ -76,21 +76,7 @@ def read_intent(question: str) -> Intent:
     >>> read_intent("Which city flooded this week?").recent_days
     7
     """
-    since = until = None
-    for pattern, kind in _YEAR_RANGE:
-        match = pattern.search(question)
-        if not match:
-            continue
-        first = int(match.group(1))
-        if kind == "between":
-            since, until = dt.date(first, 1, 1), dt.date(int(match.group(2)), 12, 31)
-        elif kind == "since":
-            since = dt.date(first + (1 if "after" in match.group(0).lower() else 0), 1, 1)
-        elif kind == "before":
-            until = dt.date(first - 1, 12, 31)
-        else:
-            since, until = dt.date(first, 1, 1), dt.date(first, 12, 31)
-        break
+    since, until = _year_window(question)
     order: Order = "last" if _LAST.search(question) else "first" if _FIRST.search(question) else None
     recent = next((days for pattern, days in _RECENT if pattern.search(question)), None)
     asked = _asked(question)
@@ -102,6 +88,49 @@ def read_intent(question: str) -> Intent:
         recent_days=recent,
         future=order is None and bool(_FUTURE.search(asked)),
     )
+
+
+def _year_window(question: str) -> tuple[dt.date | None, dt.date | None]:
+    """The days a question's years allow its event: "between 2020 and 2022", "since 2021",
+    "before 2020", "in 2023 and 2024"; a year that only qualifies a name ("the 2023 strikes", "the
+    43-day shutdown of 2025") places the event in that year, and "after the 2022-2023 cycle" after it.
+
+    >>> _year_window("When did the first of the 2023 Hollywood strikes begin?")
+    (datetime.date(2023, 1, 1), datetime.date(2023, 12, 31))
+    >>> _year_window("When did SpaceX fly Starship in 2023 and 2024?")
+    (datetime.date(2023, 1, 1), datetime.date(2024, 12, 31))
+    >>> _year_window("When was the first cut after the 2022-2023 hiking cycle?")
+    (datetime.date(2024, 1, 1), None)
+    """
+    for pattern, kind in _YEAR_RANGE:
+        match = pattern.search(question)
+        if not match:
+            continue
+        first = int(match.group(1))
+        if kind == "between":
+            return dt.date(first, 1, 1), dt.date(int(match.group(2)), 12, 31)
+        if kind == "since":
+            return dt.date(first + (1 if "after" in match.group(0).lower() else 0), 1, 1), None
+        if kind == "before":
+            return None, dt.date(first - 1, 12, 31)
+        years = [int(y) for y in _YEAR.findall(question[match.start() :])]
+        return dt.date(first, 1, 1), dt.date(max(years), 12, 31)
+    qualified = _QUALIFYING_YEARS.search(question)
+    if not qualified:
+        return None, None
+    years = [int(y) for y in _YEAR.findall(qualified.group(0))]
+    relation = (qualified.group("relation") or "").lower()
+    if relation in ("after", "since"):
+        return dt.date(max(years) + 1, 1, 1), None
+    if relation in ("before", "until"):
+        return None, dt.date(min(years) - 1, 12, 31)
+    return dt.date(min(years), 1, 1), dt.date(max(years), 12, 31)
+
+
+#: A year (or span of years) that qualifies a noun, with the word that relates the event to it.
+_QUALIFYING_YEARS = re.compile(
+    r"(?:\b(?P<relation>after|since|before|until)\s+the\s+)?(?<![\d-])(?:19|20)\d\d(?:\s*[-–]\s*(?:19|20)\d\d)?(?![\d-])", re.I
+)
 
 
 def _asked(question: str) -> str:

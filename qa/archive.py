@@ -20,6 +20,8 @@ from qa.answer import (
     compose_answer,
     exact_shortlist,
     plain_question,
+    question_names,
+    question_terms,
     read_intent,
     score_sentences,
     score_terms,
@@ -27,6 +29,7 @@ from qa.answer import (
 )
 from qa.dates import parse_date
 from qa.embed import Encoder, limit_blas_threads
+from qa.events import EventGroup, EventIndex, choose, event_answer, event_timeline, group_events, score_records
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, Stats, Timeline
@@ -37,6 +40,8 @@ from qa.spans import SpanExtractor
 
 DateLike = dt.date | str | None
 
+#: Event records considered per question, by meaning and by words each (see ``qa.events``).
+EVENT_CANDIDATES = 300
 #: Passages read per question before sentences are scored.
 ASK_DEPTH = 12
 #: A question about the last few days ("this week") reads what was published in them first, and
@@ -69,6 +74,7 @@ class Archive:
         self.store = store
         self.encoder = Encoder.shared(settings.resolved_model_dir(), settings.encode_batch_size, settings.encoder_precision)
         self.retriever = Retriever(store, self.encoder)
+        self._events: tuple[tuple[int, int], EventIndex] | None = None
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, settings: Settings | None = None, create: bool = True) -> Archive:
@@ -148,6 +154,13 @@ class Archive:
         intent = read_intent(question)
         filters = _event_filters(_filters(since, until, source, as_of), intent)
         recent = _recent_start(filters, intent)
+        if intent.when and recent is None:
+            groups = self.dated_events(question, intent, filters)
+            chosen = choose(groups, intent.order)
+            if chosen is not None:
+                yield from self.retriever.search(question, ASK_DEPTH, filters)
+                yield event_answer(question, chosen, groups, k)
+                return
         passages = self._passages(question, filters, recent)
         sentences = self._scored_sentences(question, passages, intent, filters.last_day, dated=intent.when)
         yield from _by_sentences(passages, sentences)
@@ -177,9 +190,64 @@ class Archive:
         query = plain_question(query)
         intent = read_intent(query)
         filters = _event_filters(_filters(since, until, source, as_of), intent)
+        groups = self.dated_events(query, intent, filters)
+        if groups:
+            return event_timeline(query, groups)
         passages = self._passages(query, filters, _recent_start(filters, intent), depth=ASK_DEPTH * 2)
         sentences = self._scored_sentences(query, passages, intent, filters.last_day, dated=True)
         return build_timeline(query, sentences, intent, filters.last_day)
+
+    # ---- the event index -------------------------------------------------------------------
+
+    @property
+    def events(self) -> EventIndex:
+        """The event index (``qa.events``) for the store as the lexical index last saw it: loaded if
+        one was saved for that version, else built from the store and saved."""
+        self.retriever.lexical  # noqa: B018 -- refreshes the store version the retriever knows
+        version = self.retriever.version
+        if self._events is None or self._events[0] != version:
+            folder = self.store.derived_folder
+            index = EventIndex.load(folder, *version) if folder else None
+            if index is None:
+                index = EventIndex.build(self.store)
+                if folder:
+                    with contextlib.suppress(OSError):  # a read-only index still answers; it rebuilds next time
+                        index.save(folder, *version)
+            self._events = (version, index)
+        return self._events[1]
+
+    def dated_events(self, question: str, intent: Intent, filters: Filters) -> list[EventGroup]:
+        """Reports of the question's event anywhere in the archive (within the filters and the days
+        the question allows), grouped by day: what "when", "last", "first" and timelines choose from."""
+        index = self.events
+        if not len(index):
+            return []
+        lexical = self.retriever.lexical
+        day_until = filters.last_day if not intent.future else None
+        if intent.until and (day_until is None or intent.until < day_until):
+            day_until = intent.until
+        admitted = index.mask(
+            published_since=filters.since,
+            published_until=filters.last_day,
+            day_since=intent.since,
+            day_until=day_until,
+            sources=filters.sources,
+        )
+        terms = question_terms(question)
+        vector = self.encoder.encode_queries([question])[0]
+        rows = index.candidates(terms, vector, admitted, lexical.idf, EVENT_CANDIDATES)
+        scored = score_records(
+            index,
+            rows,
+            question,
+            terms,
+            vector,
+            lexical.idf,
+            question_names(question),
+            exact=lambda texts: self.encoder.encode(texts) @ vector,
+            order=intent.order,
+        )
+        return group_events(scored)
 
     def _scored_sentences(
         self, question: str, passages: list[Passage], intent: Intent, as_of: dt.date | None, dated: bool

@@ -46,8 +46,14 @@ def _parser() -> argparse.ArgumentParser:
         if name != "timeline":
             sub.add_argument("-k", type=int, default=5 if name == "ask" else 10, help="how many citations / results")
     command("stats", "count articles and chunks")
-    evaluate = command("eval", "score answers on a question set in the RealTime QA format")
-    evaluate.add_argument("--questions", type=Path, required=True, help="questions JSONL (id, question, as_of, answers)")
+    evaluate = command("eval", "score answers on a question set (RealTime QA format, or when-questions with accept)")
+    evaluate.add_argument(
+        "--questions", type=Path, required=True, help="questions JSONL: id, question, as_of, and answers (RealTime QA) or accept (days)"
+    )
+    evaluate.add_argument("--timelines", type=Path, default=None, help="timelines JSONL (query, events) to score with when-questions")
+    evaluate.add_argument(
+        "--no-llamaindex", action="store_true", help="with when-questions, skip LlamaIndex's retriever as an anchor (bench extra)"
+    )
     evaluate.add_argument("--articles", type=Path, required=True, help="articles to ingest first (skipped when already indexed)")
     evaluate.add_argument("--baselines", type=Path, default=None, help="LLM predictions (default: baselines.jsonl beside them)")
     evaluate.add_argument("--no-as-of", action="store_true", help="ignore each question's as_of day")
@@ -131,8 +137,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from qa.archive import Archive
     from qa.evaluate import evaluate, read_jsonl, table
+    from qa.evaluate_when import is_when_set
 
-    for path in (args.questions, args.articles):
+    for path in (args.questions, args.articles, *([args.timelines] if args.timelines else [])):
         if not path.exists():
             raise DatelineError(f"{path}: no such file")
     archive = Archive.open(settings=settings, create=True)
@@ -140,6 +147,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if report.errors:
         print(f"{len(report.errors)} article record(s) could not be read; first: {report.errors[0]}", file=sys.stderr)
     questions = read_jsonl(args.questions)[: args.limit]
+    if is_when_set(questions):
+        return _eval_when(args, archive, questions)
     baselines_path = args.baselines or args.questions.with_name("baselines.jsonl")
     baselines = read_jsonl(baselines_path) if baselines_path.exists() else []
     result = evaluate(archive, questions, baselines, use_as_of=not args.no_as_of, progress=_progress_bar(args))
@@ -149,6 +158,21 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(result.model_dump(mode="json", by_alias=True)))
     else:
         print(table(result))
+    return 0
+
+
+def _eval_when(args: argparse.Namespace, archive: Any, questions: list[dict[str, Any]]) -> int:
+    from qa.evaluate import read_jsonl
+    from qa.evaluate_when import evaluate_when, table
+
+    timelines = read_jsonl(args.timelines) if args.timelines else None
+    report = evaluate_when(archive, questions, timelines, llamaindex=not args.no_llamaindex, progress=_progress_bar(args))
+    if args.results:
+        args.results.write_text("".join(r.model_dump_json() + "\n" for r in report.results))
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json")))
+    else:
+        print(table(report))
     return 0
 
 

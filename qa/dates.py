@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import dateparser
@@ -39,7 +40,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("rel", re.compile(r"\b(?:" + _NUM + r")\s+(?:days?|weeks?|months?|years?)\s+ago\b", re.I)),
     ("rel", re.compile(r"\b(?:last|this)\s+(?:week|month|year)\b", re.I)),
     ("word", re.compile(r"\b(?:yesterday|today|last night|this morning|tonight)\b", re.I)),
-    ("weekday", re.compile(r"\b(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")),
+    # A weekday that names the date written after it ("Sunday, Feb. 12") is that date, not a day of its own.
+    (
+        "weekday",
+        re.compile(
+            r"\b(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+            r"(?!,?\s+(?:the\s+)?(?:[0-3]?\d(?:st|nd|rd|th)?\s+(?:of\s+)?)?"
+            r"(?:" + _MONTH_NAMES + r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b)"
+        ),
+    ),
     (
         "year",
         re.compile(
@@ -190,6 +199,46 @@ def _resolve(kind: str, match: re.Match[str], published: dt.date | None, text: s
     if kind == "weekday":
         return _weekday(groups["w"], published, text[max(0, match.start() - 6) : match.start()]), "day"
     return None
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A day counted from another: ``days`` after it (negative: before). ``after_own``: counted back
+    from the sentence's own date ("on Monday, three days after ousting him" dates the ousting)."""
+
+    days: int
+    after_own: bool = False
+
+
+_COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_COUNT_WORDS.update({"six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10})
+_COUNT = r"(?P<n>\d{1,2}|a|an|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?P<unit>days?|weeks?)"
+_LATER = re.compile(r"\b(?:the\s+(?:next|following)\s+day|" + _COUNT + r"\s+later)\b", re.I)
+_EARLIER = re.compile(r"\b(?:the\s+(?:previous|prior)\s+day|the\s+day\s+before(?=[,.])|" + _COUNT + r"\s+(?:earlier|before(?=[,.])))", re.I)
+_AFTER_EVENT = re.compile(r"\b" + _COUNT + r"\s+after\s+(?!that\b|this\b)", re.I)
+
+
+def relative_shift(sentence: str) -> Shift | None:
+    """The day a sentence's event is counted from another date, if it says so.
+
+    >>> relative_shift("The next day, crews reached the site.")
+    Shift(days=1, after_own=False)
+    >>> relative_shift("The board on Monday named a new CEO, three days after ousting him.")
+    Shift(days=-3, after_own=True)
+    """
+    for pattern, sign, own in ((_AFTER_EVENT, -1, True), (_LATER, 1, False), (_EARLIER, -1, False)):
+        match = pattern.search(sentence)
+        if match:
+            return Shift(days=sign * _count_days(match), after_own=own)
+    return None
+
+
+def _count_days(match: re.Match[str]) -> int:
+    groups = match.groupdict()
+    if not groups.get("n"):
+        return 1
+    count = _COUNT_WORDS.get(groups["n"].lower()) or int(groups["n"])
+    return count * (7 if groups["unit"].lower().startswith("week") else 1)
 
 
 def precision_end(day: dt.date, precision: Precision) -> dt.date:

@@ -250,9 +250,10 @@ class ChromaStore:
         for got in self.iter_pages(page):
             yield from zip(got["ids"], got["documents"], (dict(m) for m in got["metadatas"]), strict=True)
 
-    def iter_pages(self, page: int = 5000, vectors: bool = False) -> Iterator[Any]:
-        """Every chunk, ``page`` at a time, as Chroma returns them (ids, documents, metadatas, and with ``vectors`` embeddings)."""
-        include = ["documents", "metadatas", *(["embeddings"] if vectors else [])]
+    def iter_pages(self, page: int = 5000, vectors: bool = False, include_documents: bool = True) -> Iterator[Any]:
+        """Every chunk, ``page`` at a time, as Chroma returns them (ids, metadatas, documents unless
+        ``include_documents`` is off, and with ``vectors`` embeddings)."""
+        include = [*(["documents"] if include_documents else []), "metadatas", *(["embeddings"] if vectors else [])]
         # Pages by id, not by offset: Chroma reaches an offset by reading every row before it, so
         # paging by offset costs the square of the collection (a page at 95,000 took 1.8 times
         # one at 0); the ids alone are read in one call (0.2 s for 100,000).
@@ -276,6 +277,13 @@ class ChromaStore:
             authors=json.loads(meta.get("authors", "[]")),
             text=got["documents"][0],
         )
+
+    def iter_articles(self, page: int = 500) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every article record: id, full text and metadata, paged by id (see ``iter_pages``)."""
+        ids = self.articles.get(include=[])["ids"]
+        for first in range(0, len(ids), page):
+            got = self.articles.get(ids=ids[first : first + page], include=["documents", "metadatas"])
+            yield from zip(got["ids"], got["documents"], (dict(m) for m in got["metadatas"]), strict=True)
 
     def iter_article_metadata(self, page: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
         offset = 0

@@ -88,3 +88,76 @@ def covered_terms(question_terms: list[str], text_terms: set[str]) -> set[str]:
         if a + b in text_terms:
             found.update((a, b))
     return found
+
+
+_NAME_TOKEN = re.compile(r"[^\W\d_][\w'’]*(?:-[^\W\d_][\w'’]*)*")
+
+
+def compatible_names(question: str, text: str) -> bool:
+    """Whether the question's names, where ``text`` has them, can be the ones the question means.
+
+    Folding makes "Ain al-Asad" (an air base) and "Bashar al-Assad" (a man) one term; what tells
+    them apart is the name part before the article: a given name the question does not have. A
+    name of the question that occurs in ``text`` only as part of such a longer name is another's.
+
+    >>> compatible_names("When was Ain al-Asad hit?", "Syria's Bashar al-Assad fled.")
+    False
+    >>> compatible_names("When was Ain al-Asad hit?", "Missiles hit Al Asad air base; Bashar al-Assad spoke.")
+    True
+    >>> compatible_names("When did Bashar al-Assad flee?", "President Bashar al-Assad fled.")
+    True
+    """
+    asked = set(fold_terms(question))
+    tokens = list(_NAME_TOKEN.finditer(text))
+    verdict: dict[str, bool] = {}
+    for k, token in enumerate(tokens):
+        parts = token.group(0).split("-")
+        folded = fold_terms(parts[-1])
+        if not folded or folded[0] not in asked or not parts[-1][:1].isupper():
+            continue
+        term = folded[0]
+        # The article before the name: inside the token ("al-Assad") or the word before ("Al Asad").
+        if len(parts) > 1 and parts[-2].lower() in _PARTICLES:
+            before = k - 1
+        elif k > 0 and tokens[k - 1].group(0).lower() in _PARTICLES and _adjacent(text, tokens[k - 1], token):
+            before = k - 2
+        else:
+            verdict[term] = True
+            continue
+        head = tokens[before] if before >= 0 else None
+        anchor = tokens[before + 1]
+        foreign = (
+            head is not None
+            and _adjacent(text, head, anchor)
+            and head.group(0)[:1].isupper()
+            and head.group(0).lower() not in _PARTICLES
+            and not head.group(0).endswith(("'s", "’s"))
+            and bool(fold_terms(head.group(0)))
+            and not set(fold_terms(head.group(0))) <= asked
+        )
+        verdict[term] = verdict.get(term, False) or not foreign
+    return all(verdict.values())
+
+
+def _adjacent(text: str, first: re.Match[str], second: re.Match[str]) -> bool:
+    return text[first.end() : second.start()].isspace()
+
+
+@lru_cache(maxsize=200_000)
+def word_forms(term: str) -> frozenset[str]:
+    """A folded term and what it may be without a verb ending, so "breached", "breaching" and
+    "breach" meet, and "died" meets "die"; only forms of at least three letters.
+
+    >>> sorted(word_forms("died")), sorted(word_forms("breaching")), sorted(word_forms("fire"))
+    (['die', 'died'], ['breach', 'breache', 'breaching'], ['fir', 'fire'])
+    """
+    forms = {term}
+    if term.endswith("ied"):
+        forms.add(term[:-3] + "y")
+    if term.endswith(("ed", "es")):
+        forms.update((term[:-2], term[:-1]))
+    if term.endswith("ing"):
+        forms.update((term[:-3], term[:-3] + "e"))
+    if term.endswith("e"):
+        forms.add(term[:-1])
+    return frozenset(f for f in forms if len(f) >= 3)

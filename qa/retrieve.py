@@ -264,6 +264,13 @@ class Retriever:
                     threading.Thread(target=self._refresh, args=(self._version, version), name="dateline-lexical", daemon=True).start()
             return self._lexical
 
+    @property
+    def version(self) -> tuple[int, int]:
+        """The store's (generation, chunk count) the lexical index in use was made for."""
+        self.lexical  # noqa: B018 -- loads or builds it first
+        assert self._version is not None
+        return self._version
+
     def _store_version(self) -> tuple[int, int]:
         return self.store.sentences.generation(), self.store.passages.count()
 

@@ -23,8 +23,8 @@ def test_scoring_is_whole_words_after_normalising() -> None:
 
 def _questions(tmp_path: Path) -> Path:
     rows = [
-        {"id": "q1", "question": HEADLINE, "as_of": "2024-06-01", "answers": ["20 January 2024"]},
-        {"id": "q2", "question": HEADLINE, "as_of": "2023-06-01", "answers": ["8 January 2020"]},
+        {"id": "q1", "question": HEADLINE, "as_of": "2024-06-01", "answers": ["20 January 2024", "January 20, 2024"]},
+        {"id": "q2", "question": HEADLINE, "as_of": "2023-06-01", "answers": ["8 January 2020", "January 8, 2020"]},
         {"id": "q3", "question": "Which company released the faulty update that crashed Windows computers?", "as_of": "2024-07-20",
          "answers": ["CrowdStrike"]},
         {"id": "q4", "question": "Which company released the faulty update that crashed Windows computers?", "as_of": "2024-07-01",

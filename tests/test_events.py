@@ -1,0 +1,158 @@
+"""The event index: dated statements found wherever they are, dated from their neighbours, grouped across articles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from qa import Archive, Article
+from qa.dates import Shift, extract_event_dates, relative_shift
+from qa.events import EventIndex
+from qa.names import compatible_names
+from tests.conftest import HEADLINE
+
+
+@pytest.mark.parametrize(
+    ("sentence", "shift"),
+    [
+        ("The next day, crews reached the site.", Shift(1)),
+        ("Two days later the airport reopened.", Shift(2)),
+        ("A week later, the board met again.", Shift(7)),
+        ("The previous day, officials had warned of an attack.", Shift(-1)),
+        ("The board on Monday named a new chief, three days after ousting the founder.", Shift(-3, after_own=True)),
+        ("The rally ended after that.", None),
+        ("Two days after that, it rained.", None),
+    ],
+)
+def test_relative_days_are_read_from_the_sentence(sentence: str, shift: Shift | None) -> None:
+    assert relative_shift(sentence) == shift
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "compatible"),
+    [
+        ("When was Ain al-Asad hit?", "Syrian President Bashar al-Assad fled to Moscow.", False),
+        ("When was Ain al-Asad hit?", "Rockets struck Al Asad air base in Anbar.", True),
+        ("When was Ain al-Asad hit?", "Rockets struck the al-Assad airbase.", True),
+        ("When was Ain al-Asad hit?", "Bashar al-Assad spoke as missiles hit Ain al-Asad.", True),
+        ("When did Bashar al-Assad flee Damascus?", "Bashar al-Assad fled as rebels entered Damascus.", True),
+        ("When did Bashar al-Assad flee Damascus?", "Assad's forces withdrew.", True),
+    ],
+)
+def test_a_name_inside_another_name_is_not_the_question_s(question: str, text: str, compatible: bool) -> None:
+    assert compatible_names(question, text) is compatible
+
+
+def _article(id_: str, published: str, title: str, text: str) -> Article:
+    return Article(id=id_, title=title, published=dt.date.fromisoformat(published), source="test", text=text)
+
+
+@pytest.fixture(scope="module")
+def neighbour_archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
+    archive = Archive.open(tmp_path_factory.mktemp("events") / "index")
+    articles = [
+        # The date is in the sentence before the one that names the event.
+        _article(
+            "n1",
+            "2023-03-08",
+            "Harbour news",
+            "The storm reached the coast on Tuesday.\nThe lighthouse at Kessel Point collapsed into the sea, officials said.\n"
+            "Repairs are expected to take months.",
+        ),
+        # The day is counted from a date nearby.
+        _article(
+            "n2",
+            "2023-05-12",
+            "Festival diary",
+            "The orchestra opened the Varna festival on May 3. The next day, the old opera house of Varna caught fire during a rehearsal.",
+        ),
+    ]
+    report = archive.ingest(articles)
+    assert report.articles_added == 2
+    return archive
+
+
+def test_a_date_in_the_neighbouring_sentence_dates_the_event_and_the_quote_states_it(neighbour_archive: Archive) -> None:
+    answer = neighbour_archive.ask("When did the Kessel Point lighthouse collapse?")
+    assert answer.date == "2023-03-07"
+    quote = answer.citations[0]
+    article = neighbour_archive.article(quote.article_id)
+    assert article is not None and article.text[quote.start : quote.end] == quote.quote
+    assert "Tuesday" in quote.quote and "lighthouse" in quote.quote
+
+
+def test_the_next_day_counts_from_the_date_before_it(neighbour_archive: Archive) -> None:
+    answer = neighbour_archive.ask("When did the Varna opera house catch fire?")
+    assert answer.date == "2023-05-04"
+    assert "May 3" in answer.citations[0].quote and "caught fire" in answer.citations[0].quote
+
+
+def test_event_records_cover_every_dated_sentence_and_survive_a_reload(neighbour_archive: Archive) -> None:
+    index = neighbour_archive.events
+    days = {index.record(row).day.isoformat() for row in range(len(index))}
+    assert {"2023-03-07", "2023-05-03", "2023-05-04"} <= days
+    folder = neighbour_archive.store.derived_folder
+    assert folder is not None
+    loaded = EventIndex.load(folder, *neighbour_archive.retriever.version)
+    assert loaded is not None and loaded.quotes == index.quotes
+    assert (loaded.days == index.days).all()
+
+
+def test_the_latest_occurrence_wins_however_far_down_the_passages_it_ranks(tmp_path: Path) -> None:
+    archive = Archive.open(tmp_path / "index")
+    retrospectives = [
+        _article(
+            f"r{i}",
+            f"2024-0{i + 2}-10",
+            f"Looking back at the Tarsin dam breach {i}",
+            "On March 4, 2019, the Tarsin dam breached and flooded the valley below it. "
+            "The breach of the Tarsin dam on March 4, 2019 is still studied by engineers.",
+        )
+        for i in range(2)
+    ]
+    latest = [
+        _article("late", "2023-11-03", "Valley again under water", "Water broke through the Tarsin dam again on Thursday, flooding farms."),
+        _article("late2", "2023-11-04", "Farms flooded", "The Tarsin dam breached on Thursday for the second time, flooding farms."),
+    ]
+    archive.ingest([*retrospectives, *latest])
+    answer = archive.ask("When did the Tarsin dam last breach?")
+    assert answer.date == "2023-11-02"
+    assert answer.citations[0].article_id in {"late", "late2"}
+    first = archive.ask("When did the Tarsin dam first breach?")
+    assert first.date == "2019-03-04"
+
+
+def test_one_article_s_wrong_day_does_not_beat_the_consensus(tmp_path: Path) -> None:
+    archive = Archive.open(tmp_path / "index")
+    right = [
+        _article(f"ok{i}", "2022-06-20", f"Report {i}", "The Orlen bridge over the Sava collapsed on June 17, 2022, killing two.")
+        for i in range(3)
+    ]
+    wrong = _article("bad", "2022-06-20", "Report wrong", "The Orlen bridge over the Sava collapsed on June 18, 2022, killing two.")
+    archive.ingest([*right, wrong])
+    answer = archive.ask("When did the Orlen bridge collapse?")
+    assert answer.date == "2022-06-17"
+
+
+def test_the_headline_timeline_holds_the_answers_and_only_the_base_s_strikes(corpus_archive: Archive) -> None:
+    timeline = corpus_archive.timeline("Ain al-Asad hit by ballistic missiles")
+    days = {e.date for e in timeline.events if e.precision == "day"}
+    first = corpus_archive.ask("When was Ain al-Asad first hit by ballistic missiles?")
+    assert first.date == "2020-01-08" and first.date in days
+    assert corpus_archive.ask(HEADLINE).date in days  # the answer to "last" is drawn on the timeline
+    for event in timeline.events:
+        quote = event.citations[0]
+        assert any(e.date.isoformat() == event.date for e in extract_event_dates(event.quote, _published(quote.published)))
+        assert "Bashar" not in event.quote
+
+
+def test_headline_answer_from_events(corpus_archive: Archive) -> None:
+    answer = corpus_archive.ask(HEADLINE)
+    assert answer.date == "2024-01-20"
+    assert corpus_archive.ask(HEADLINE, as_of="2023-06-01").date == "2020-01-08"
+
+
+def _published(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value[:10]) if value else None
