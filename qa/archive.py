@@ -158,7 +158,7 @@ class Archive:
             groups = self.dated_events(question, intent, filters)
             chosen = choose(groups, intent.order)
             if chosen is not None:
-                yield from self.retriever.search(question, ASK_DEPTH, filters)
+                yield from self.retriever.passages([m.record.chunk_id for m in chosen.ranked()] + _other_chunks(groups, chosen), ASK_DEPTH)
                 yield event_answer(question, chosen, groups, k)
                 return
         passages = self._passages(question, filters, recent)
@@ -314,6 +314,11 @@ class Archive:
     def stats(self) -> Stats:
         articles, chunks = self.store.counts()
         return Stats(articles=articles, chunks=chunks)
+
+
+def _other_chunks(groups: list[EventGroup], chosen: EventGroup) -> list[str]:
+    """The chunks of the best report of each other occurrence, best first: the time line around the answer."""
+    return [g.best.record.chunk_id for g in sorted(groups, key=lambda g: -g.score) if g is not chosen]
 
 
 def _filters(since: DateLike, until: DateLike, source: str | Iterable[str] | None, as_of: DateLike) -> Filters:

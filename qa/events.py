@@ -38,11 +38,11 @@ from qa.chunk import split_sentences
 from qa.dates import extract_event_dates, format_day, month_first, precision_end, relative_shift
 from qa.index import ChromaStore, day_number
 from qa.models import Answer, Citation, Copy, EventDate, Located, Precision, Timeline, TimelineEvent
-from qa.names import compatible_names, covered_terms, fold_terms, with_compounds, word_forms
+from qa.names import compatible_names, covered_terms, fold_word, stem_key, stem_terms, with_compounds
 
 EVENTS_FOLDER = "events"
 #: Saved indexes of another format are rebuilt.
-FORMAT = 4
+FORMAT = 6
 PRECISIONS: tuple[Precision, ...] = ("day", "week", "month", "year")
 #: How a record got its date: stated in its sentence, carried from a neighbour, or counted from a
 #: date nearby ("the next day").
@@ -112,12 +112,14 @@ class EventIndex:
     how: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     quotes: list[str] = field(default_factory=list)
     sentences: list[str] = field(default_factory=list)
-    #: The sentence with its neighbours and the article's title, folded for term matching.
+    #: The sentence with its neighbours and the article's title, as ``qa.names.stem_terms``.
     contexts: list[str] = field(default_factory=list)
     #: Per article: title, url, source.
     articles: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    #: Pooled vector of each record's event sentence (float16, unit length).
-    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float16))
+    #: The event sentence's ``qa.names.stem_terms``, space-separated.
+    sentence_terms: list[str] = field(default_factory=list)
+    #: Pooled vector of each record's event sentence (unit length; float32 in memory, float16 on disk).
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     #: Folded term -> rows whose context holds it.
     postings: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -174,7 +176,7 @@ class EventIndex:
             published=self.published,
             precisions=self.precisions,
             how=self.how,
-            vectors=self.vectors,
+            vectors=self.vectors.astype(np.float16),
         )
         (target / "texts.json").write_text(
             json.dumps(
@@ -184,6 +186,7 @@ class EventIndex:
                     "quotes": self.quotes,
                     "sentences": self.sentences,
                     "contexts": self.contexts,
+                    "sentence_terms": self.sentence_terms,
                     "articles": self.articles,
                 }
             )
@@ -212,13 +215,14 @@ class EventIndex:
                     quotes=texts["quotes"],
                     sentences=texts["sentences"],
                     contexts=texts["contexts"],
+                    sentence_terms=texts["sentence_terms"],
                     articles={k: tuple(v) for k, v in texts["articles"].items()},
                     spans=columns["spans"],
                     days=columns["days"],
                     published=columns["published"],
                     precisions=columns["precisions"],
                     how=columns["how"],
-                    vectors=columns["vectors"],
+                    vectors=columns["vectors"].astype(np.float32),
                 )
         except (OSError, ValueError, KeyError):
             return None
@@ -239,10 +243,14 @@ class EventIndex:
         rows = np.flatnonzero(admitted)
         if not len(rows):
             return rows
-        similarity = self.vectors[rows].astype(np.float32) @ vector
+        similarity = (self.vectors @ vector)[rows]  # one product over all rows costs less than copying the admitted ones
         dense = rows[_top(similarity, n)]
         # Rows holding the question's terms, scored by the share of the terms' weight they hold.
-        weights = {t: idf(t) for t in dict.fromkeys(terms) if t in self.postings}
+        weights: dict[str, float] = {}
+        for term in terms:
+            key = stem_key(term)
+            if key in self.postings:
+                weights[key] = max(weights.get(key, 0.0), idf(term))
         lexical_score = np.zeros(len(self), dtype=np.float32)
         for term, weight in weights.items():
             lexical_score[self.postings[term]] += weight
@@ -305,7 +313,7 @@ class _Builder:
         self.index.articles[article_id] = (title, str(meta.get("url", "")), str(meta.get("source", "")))
         spans = split_sentences(text)
         dated = [extract_event_dates(text[s:e], published) for s, e in spans]
-        folded_title = " ".join(fold_terms(title))
+        folded_title = " ".join(stem_terms(title))
         for i, (start, end) in enumerate(spans):
             chunk = next((c for c in chunks if c[0] <= start and end <= c[1]), None)
             if chunk is None:
@@ -333,8 +341,9 @@ class _Builder:
             if not records:
                 continue
             context = " ".join(
-                fold_terms(" ".join(text[s:e] for s, e in spans[max(0, i - 1) : i + 2])) + ([folded_title] if folded_title else [])
+                stem_terms(" ".join(text[s:e] for s, e in spans[max(0, i - 1) : i + 2])) + ([folded_title] if folded_title else [])
             )
+            sentence_terms = " ".join(stem_terms(text[start:end]))
             seen: set[tuple[int, dt.date, str]] = set()
             # One record per day a sentence states: the one written with its day number, if any ("Saturday evening, January 20").
             records.sort(key=lambda r: not any(c.isdigit() for c in text[r[5] : r[6]]) if r[5] >= 0 else True)
@@ -352,6 +361,7 @@ class _Builder:
                 self.index.quotes.append(text[q_start:q_end])
                 self.index.sentences.append(text[start:end])
                 self.index.contexts.append(context)
+                self.index.sentence_terms.append(sentence_terms)
                 self.vector_keys.append((chunk[2], start - chunk[0]))
 
     def finish(self, store: ChromaStore) -> EventIndex:
@@ -363,7 +373,7 @@ class _Builder:
         index.how = np.asarray(self.columns["how"], dtype=np.int8)
         pooled = store.sentences.get([h for h, _ in self.vector_keys])
         dimensions = next((v.vectors.shape[1] for v in pooled.values() if v.vectors.size), 0)
-        vectors = np.zeros((len(self.vector_keys), dimensions), dtype=np.float16)
+        vectors = np.zeros((len(self.vector_keys), dimensions), dtype=np.float32)
         for row, (text_hash, offset) in enumerate(self.vector_keys):
             found = pooled.get(text_hash)
             vector = found.lookup(offset) if found is not None else None
@@ -446,8 +456,6 @@ class ScoredRecord:
     relevance: float
     #: How well the record's date belongs to the event words of its sentence (1: right beside them).
     placement: float = 1.0
-    #: Share of the question's event words (its terms other than names, by rarity) in the sentence itself.
-    action: float = 0.0
 
 
 def score_records(
@@ -468,24 +476,23 @@ def score_records(
     total = sum(weights.values()) or 1.0
     name_weight = sum(idf(n) for n in names)
     event_words = [t for t in terms if t not in names] or terms
-    event_weight = sum(weights[t] for t in event_words) or 1.0
+    keys = {t: stem_key(t) for t in [*terms, *names]}
     past = bool(_PAST_QUESTION.search(question))
     scored = []
-    similarity = index.vectors[rows].astype(np.float32) @ vector if len(rows) else np.zeros(0)
+    similarity = index.vectors[rows] @ vector if len(rows) else np.zeros(0)
     for row, sim in zip(rows.tolist(), similarity.tolist(), strict=True):
         record = index.record(row)
-        own_terms = with_compounds(fold_terms(record.sentence))
+        own_terms = with_compounds(index.sentence_terms[row].split())
         context_terms = with_compounds(record.context.split())
-        if names and sum(idf(n) for n in _covered(sorted(names), context_terms | own_terms)) < NAME_SHARE * name_weight:
+        if names and sum(idf(n) for n in _covered(sorted(names), keys, context_terms | own_terms)) < NAME_SHARE * name_weight:
             continue
         if names and not compatible_names(question, record.quote + " " + record.title):
             continue
-        in_sentence = _covered(terms, own_terms)
-        in_context = _covered(terms, context_terms)
+        in_sentence = _covered(terms, keys, own_terms)
+        in_context = _covered(terms, keys, context_terms)
         own = sum(weights[t] for t in in_sentence) / total
         coverage = sum(weights[t] for t in in_context | in_sentence) / total
-        action = sum(weights[t] for t in in_sentence if t in event_words) / event_weight
-        item = ScoredRecord(record, float(sim), coverage, own, 0.0, _placement(record, event_words), action)
+        item = ScoredRecord(record, float(sim), coverage, own, 0.0, _placement(record, {keys[t] for t in event_words}))
         if past and _PLANNED.search(record.sentence):
             item.placement *= PLANNED_WEIGHT
         if _attributed(record) and not _SAYING.search(question):
@@ -510,8 +517,8 @@ def score_records(
 #: "Slovakia's prime minister Robert Fico" is the one "Slovak Prime Minister Robert Fico" means.
 NAME_SHARE = 0.5
 #: Records whose sentence is encoded on its own before the final score: the best few of each day.
-EXACT_RECORDS = 48
-EXACT_PER_DAY = 3
+EXACT_RECORDS = 16
+EXACT_PER_DAY = 1
 #: Their similarity is this share the pooled one (the sentence read in its chunk), the rest their own.
 POOLED_SHARE = 0.25
 #: A date stated more than ``LOOK_BACK_DAYS`` after it (an anniversary piece, a look back) is weaker
@@ -556,7 +563,7 @@ def _looking_back(record: EventRecord) -> bool:
     return record.published is not None and (record.published - record.day).days > LOOK_BACK_DAYS
 
 
-def _placement(record: EventRecord, event_words: list[str]) -> float:
+def _placement(record: EventRecord, event_keys: set[str]) -> float:
     """1 when the record's date is written beside the event's words in its sentence, less the
     farther it is; 1 for a date not written in the sentence (carried from a neighbour). Counting
     clauses instead ("evaluated on Monday | after missiles hit on Saturday") measured worse on the
@@ -564,9 +571,8 @@ def _placement(record: EventRecord, event_words: list[str]) -> float:
     if record.date_start < 0:
         return 1.0
     offset = record.sentence_start
-    words = [(m.start() + offset, fold_terms(m.group(0))) for m in _WORDS.finditer(record.sentence)]
-    wanted = set().union(*(word_forms(t) for t in event_words))
-    positions = [i for i, (_, folded) in enumerate(words) if folded and word_forms(folded[0]) & wanted]
+    words = [(m.start() + offset, stem_key(fold_word(m.group(0)))) for m in _WORDS.finditer(record.sentence)]
+    positions = [i for i, (_, key) in enumerate(words) if key in event_keys]
     if not positions:
         return 1.0 - PLACEMENT_LOSS / 2
     date_at = next((i for i, (start, _) in enumerate(words) if start >= record.date_start), len(words) - 1)
@@ -590,10 +596,10 @@ def _exact_shortlist(scored: list[ScoredRecord]) -> list[str]:
     return list(chosen)
 
 
-def _covered(terms: list[str], text_terms: set[str]) -> set[str]:
-    """The question's terms a text holds, as they are or in another form of the word ("breach" in "breached")."""
-    forms = set().union(*(word_forms(t) for t in text_terms)) if text_terms else set()
-    return covered_terms(terms, text_terms) | {t for t in terms if word_forms(t) & forms}
+def _covered(terms: list[str], keys: dict[str, str], text_terms: set[str]) -> set[str]:
+    """The question's terms a text (its ``stem_terms``, with compounds) holds, in any form of the word."""
+    found = covered_terms([keys[t] for t in terms], text_terms)
+    return {t for t in terms if keys[t] in found}
 
 
 # ---- grouping reports into events and choosing one -------------------------------------------
@@ -613,6 +619,11 @@ class EventGroup:
     @property
     def articles(self) -> int:
         return len({m.record.article_id for m in self.members})
+
+    def ranked(self) -> list[ScoredRecord]:
+        """The members, the best report first, then by relevance."""
+        best = self.best
+        return [best, *sorted((m for m in self.members if m is not best), key=lambda m: -m.relevance)]
 
     @property
     def best(self) -> ScoredRecord:

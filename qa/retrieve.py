@@ -335,6 +335,12 @@ class Retriever:
                 break
         return collapse_copies(passages)[:k]
 
+    def passages(self, chunk_ids: list[str], k: int) -> list[Passage]:
+        """The committed chunks among ``chunk_ids`` as passages, in that order, copies collapsed, ``k`` at most."""
+        wanted = list(dict.fromkeys(chunk_ids))[: 3 * k]
+        found = self._read(wanted, {})
+        return collapse_copies(self._committed([(cid, found[cid], 0.0) for cid in wanted if cid in found], 3 * k))[:k]
+
     def _dense(
         self,
         lexical: LexicalIndex,
