@@ -5,7 +5,14 @@
 Reads ../shared/data/archive/news-2023-2025.jsonl.gz, keeps the articles that mention the base
 under any spelling (found with Dateline's own name folding: "asad" next to "base", "airbase" or
 "air base"), adds the seed article and the first N other articles as distractors, indexes them
-in a fresh index and prints what the headline question (as of several days) and a timeline give.
+in a fresh index and prints what the headline question (as of several days, and asked for the
+first strike) and a timeline give.
+
+It checks the answers against the public record, which the archive's reporting states: Iranian
+ballistic missiles hit the base on 8 January 2020, and Iran-backed militants fired ballistic
+missiles at it on 20 January 2024. So "last" is 2024-01-20, "last as of 2023-06-01" and "first"
+are 2020-01-08, and the timeline must hold both days and only strikes on the base: every event's
+quote must name the base (the folded name next to "base", "airbase" or "air base") and state its day.
 """
 
 from __future__ import annotations
@@ -30,11 +37,18 @@ from qa.names import fold_terms  # noqa: E402
 SHARED = ROOT.parent / "shared"
 SEED = SHARED / "seed"
 QUESTION = "When was Ain al-Asad last hit by ballistic missiles?"
+FIRST = "When was Ain al-Asad first hit by ballistic missiles?"
+#: The public record (see the docstring): what each question must answer.
+EXPECTED = {"now": "2024-01-20", "2023-06-01": "2020-01-08", "first": "2020-01-08"}
 
 
 def names_the_base(article: Article) -> bool:
     terms = fold_terms(article.text)
     return any(t == "asad" and {"base", "airbase", "air"} & set(terms[i + 1 : i + 3]) for i, t in enumerate(terms))
+
+
+def names_the_base_in(quote: str) -> bool:
+    return names_the_base(Article(id="quote", text=quote))
 
 
 def main() -> int:
@@ -77,11 +91,26 @@ def main() -> int:
             print(f"\nas of {as_of or 'now'}: {answer.answer}  (date {answer.date})")
             if first:
                 print(f"  “{first.quote}”\n  — {first.title}, {first.source}, {first.published}")
+        first = archive.ask(FIRST)
+        results["first"] = {"date": first.date, "quote": first.citations[0].quote if first.citations else None}
+        print(f"\nfirst: {first.answer}  (date {first.date})")
         timeline = archive.timeline("Ain al-Asad air base hit by missiles")
         print("\ntimeline:")
         for event in timeline.events:
             print(f"  {event.date} ({event.precision})  {event.quote[:110]}  [{len(event.citations)} source(s)]")
-        results["timeline"] = [{"date": e.date, "precision": e.precision, "sources": len(e.citations)} for e in timeline.events]
+        results["timeline"] = [
+            {"date": e.date, "precision": e.precision, "sources": len(e.citations), "names_the_base": names_the_base_in(e.quote)}
+            for e in timeline.events
+        ]
+    checks = {
+        "last": results["None"]["date"] == EXPECTED["now"],
+        "last as of 2023-06-01": results["2023-06-01"]["date"] == EXPECTED["2023-06-01"],
+        "first": results["first"]["date"] == EXPECTED["first"],
+        "timeline holds both strikes": {EXPECTED["first"], EXPECTED["now"]} <= {e["date"] for e in results["timeline"]},
+        "timeline holds only the base": all(e["names_the_base"] for e in results["timeline"]),
+    }
+    results["checks"] = checks
+    print("\nchecks: " + ", ".join(f"{name} {'ok' if ok else 'WRONG'}" for name, ok in checks.items()))
     save("ain-al-asad", results)
     if args.json:
         print(json.dumps(results))

@@ -209,7 +209,7 @@ class Archive:
             folder = self.store.derived_folder
             index = EventIndex.load(folder, *version) if folder else None
             if index is None:
-                index = EventIndex.build(self.store)
+                index = EventIndex.build(self.store, lambda texts: self.encoder.encode_passages(texts)[1])
                 if folder:
                     with contextlib.suppress(OSError):  # a read-only index still answers; it rebuilds next time
                         index.save(folder, *version)

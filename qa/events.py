@@ -20,12 +20,14 @@ the index folder for the store's generation.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import os
 import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from qa.dates import extract_event_dates, format_day, month_first, precision_end
 from qa.index import ChromaStore, day_number
 from qa.models import Answer, Citation, Copy, EventDate, Located, Precision, Timeline, TimelineEvent
 from qa.names import compatible_names, covered_terms, fold_word, stem_key, stem_terms, with_compounds
+from qa.sentence_vectors import SentenceVectors
 
 EVENTS_FOLDER = "events"
 #: Saved indexes of another format are rebuilt.
@@ -155,13 +158,14 @@ class EventIndex:
     # ---- building ------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, store: ChromaStore) -> EventIndex:
-        """Every dated statement of every committed article of ``store``."""
+    def build(cls, store: ChromaStore, encode_passages: Callable[[list[str]], list[SentenceVectors]] | None = None) -> EventIndex:
+        """Every dated statement of every committed article of ``store``. Chunks stored without
+        sentence vectors (``qa.sentence_vectors``) get them from ``encode_passages``, and keep them."""
         builder = _Builder()
         chunks = _committed_chunks(store)
         for article_id, text, meta in store.iter_articles():
             builder.add_article(article_id, text, meta, chunks.get(article_id, []))
-        return builder.finish(store)
+        return builder.finish(store, encode_passages)
 
     def save(self, folder: Path, generation: int, chunks: int) -> None:
         """Write under ``folder/events`` for the store's version; a pointer replaced last makes it atomic."""
@@ -243,7 +247,8 @@ class EventIndex:
         rows = np.flatnonzero(admitted)
         if not len(rows):
             return rows
-        similarity = (self.vectors @ vector)[rows]  # one product over all rows costs less than copying the admitted ones
+        # One product over all rows costs less than copying the admitted ones.
+        similarity = (self.vectors @ vector)[rows] if self.vectors.shape[1] == len(vector) else np.zeros(len(rows), np.float32)
         dense = rows[_top(similarity, n)]
         # Rows holding the question's terms, scored by the share of the terms' weight they hold.
         weights: dict[str, float] = {}
@@ -302,6 +307,7 @@ CARRY_GAP = 3
 class _Builder:
     def __init__(self) -> None:
         self.index = EventIndex()
+        self.dimensions = 0
         self.columns: dict[str, list[int]] = {k: [] for k in ("days", "published", "precisions", "how")}
         self.spans: list[tuple[int, int, int, int, int, int]] = []
         #: (text hash, offset in the chunk) of each row's event sentence, for its pooled vector.
@@ -364,7 +370,7 @@ class _Builder:
                 self.index.sentence_terms.append(sentence_terms)
                 self.vector_keys.append((chunk[2], start - chunk[0]))
 
-    def finish(self, store: ChromaStore) -> EventIndex:
+    def finish(self, store: ChromaStore, encode_passages: Callable[[list[str]], list[SentenceVectors]] | None) -> EventIndex:
         index = self.index
         index.spans = np.asarray(self.spans, dtype=np.int32).reshape(-1, 6)
         index.days = np.asarray(self.columns["days"], dtype=np.int32)
@@ -372,7 +378,15 @@ class _Builder:
         index.precisions = np.asarray(self.columns["precisions"], dtype=np.int8)
         index.how = np.asarray(self.columns["how"], dtype=np.int8)
         pooled = store.sentences.get([h for h, _ in self.vector_keys])
-        dimensions = next((v.vectors.shape[1] for v in pooled.values() if v.vectors.size), 0)
+        missing = {h: cid for (h, _), cid in zip(self.vector_keys, self.index.chunk_ids, strict=True) if h not in pooled}
+        if missing and encode_passages is not None:
+            texts = store.get_passages(list(missing.values()))
+            hashes = [h for h, cid in missing.items() if cid in texts]
+            computed = list(zip(hashes, encode_passages([texts[missing[h]][0] for h in hashes]), strict=True))
+            with contextlib.suppress(sqlite3.Error):  # a cache: an index that cannot be written still answers
+                store.sentences.put(computed)
+            pooled.update(computed)
+        dimensions = next((v.vectors.shape[1] for v in pooled.values() if v.vectors.size), self.dimensions)
         vectors = np.zeros((len(self.vector_keys), dimensions), dtype=np.float32)
         for row, (text_hash, offset) in enumerate(self.vector_keys):
             found = pooled.get(text_hash)
@@ -479,7 +493,7 @@ def score_records(
     keys = {t: stem_key(t) for t in [*terms, *names]}
     past = bool(_PAST_QUESTION.search(question))
     scored = []
-    similarity = index.vectors[rows] @ vector if len(rows) else np.zeros(0)
+    similarity = index.vectors[rows] @ vector if len(rows) and index.vectors.shape[1] == len(vector) else np.zeros(len(rows))
     for row, sim in zip(rows.tolist(), similarity.tolist(), strict=True):
         record = index.record(row)
         own_terms = with_compounds(index.sentence_terms[row].split())
