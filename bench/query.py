@@ -46,8 +46,16 @@ def build(source: Archive, target: Path, chunks: int) -> int:
     if existing >= chunks:
         return -(-existing // max(source.store.passages.count(), 1)) - 1  # copies made when it was built
     rng = np.random.default_rng(0)
-    rows = source.store.passages.get(include=["documents", "metadatas", "embeddings"])
-    articles = source.store.articles.get(include=["documents", "metadatas"])
+    # Page by page: one get of every row with its embedding asks SQLite for too many variables past ~30,000 chunks.
+    rows: dict[str, list] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+    for page in source.store.iter_pages(vectors=True):
+        for key in rows:
+            rows[key].extend(page[key])
+    articles: dict[str, list] = {"ids": [], "documents": [], "metadatas": []}
+    for article_id, text, meta in source.store.iter_articles():
+        articles["ids"].append(article_id)
+        articles["documents"].append(text)
+        articles["metadatas"].append(meta)
     total = len(rows["ids"])
     copies = 0
     written = 0

@@ -29,7 +29,7 @@ from qa.answer import (
 )
 from qa.dates import parse_date
 from qa.embed import Encoder, limit_blas_threads
-from qa.events import EventGroup, EventIndex, choose, event_answer, event_timeline, group_events, score_records
+from qa.events import EventIndex
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, Stats, Timeline
@@ -37,6 +37,7 @@ from qa.pipeline import IngestPipeline, Progress
 from qa.retrieve import Filters, Retriever, collapse_copies
 from qa.settings import Settings
 from qa.spans import SpanExtractor
+from qa.when import EventGroup, choose, event_answer, event_timeline, group_events, score_records
 
 DateLike = dt.date | str | None
 

@@ -97,3 +97,52 @@ def test_answerable_tells_an_answer_stated_on_the_question_from_one_in_passing(m
     assert only_passing["within_7_days"] == 1.0  # the answer's words are there...
     assert only_passing["on_topic_within_7_days"] == 0.0  # ...but not stated on the question
     assert only_passing["on_topic_on_or_before_as_of"] == 1.0  # the old report states it (its title holds the terms)
+
+
+def _when_files(tmp_path: Path) -> tuple[Path, Path]:
+    rows = [
+        {"id": "w1", "question": HEADLINE, "kind": "last", "as_of": None, "accept": ["2024-01-20"]},
+        {"id": "w2", "question": HEADLINE, "kind": "as_of", "as_of": "2023-06-01", "accept": ["2020-01-08"]},
+        {"id": "w3", "question": "When was Ain al-Asad first hit by ballistic missiles?", "kind": "first", "as_of": None,
+         "accept": ["2020-01-09"]},  # a wrong gold day on purpose: the answer must not count
+    ]  # fmt: skip
+    questions = tmp_path / "when.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    timelines = tmp_path / "timelines.jsonl"
+    events = [{"date": "2020-01-08"}, {"date": "2024-01-20"}, {"date": "2021-12-31"}]
+    timelines.write_text(json.dumps({"id": "t1", "query": "Ain al-Asad hit by ballistic missiles", "events": events}) + "\n")
+    return questions, timelines
+
+
+def test_when_questions_are_scored_by_day_kind_citation_and_timeline(corpus_archive: Archive, tmp_path: Path) -> None:
+    from qa.evaluate import read_jsonl
+    from qa.evaluate_when import evaluate_when, is_when_set
+
+    questions, timelines = _when_files(tmp_path)
+    rows = read_jsonl(questions)
+    assert is_when_set(rows) and not is_when_set([{"id": "q", "question": "?", "answers": ["x"]}])
+    report = evaluate_when(corpus_archive, rows, read_jsonl(timelines), llamaindex=False)
+    by_id = {r.id: r for r in report.results}
+    assert by_id["w1"].correct and by_id["w2"].correct and not by_id["w3"].correct
+    assert by_id["w3"].date == "2020-01-08"
+    assert report.date_accuracy == round(2 / 3, 3)
+    assert report.by_kind == {"first": 0.0, "last": 1.0, "as_of": 1.0}
+    assert report.cited_day_rate == 1.0 and report.citation_verbatim_rate == 1.0
+    assert report.timeline is not None
+    (timeline,) = report.timeline.each
+    assert {"2020-01-08", "2024-01-20"} <= set(timeline.predicted)
+    assert report.timeline.recall == round(2 / 3, 3)
+    assert set(report.anchors) == {"document_date"}
+    assert by_id["w2"].document_date is not None and by_id["w2"].document_date <= "2023-06-01"
+
+
+def test_eval_command_reads_the_when_format(tmp_path: Path) -> None:
+    questions, timelines = _when_files(tmp_path)
+    index = tmp_path / "index"
+    result = run("eval", "--questions", str(questions), "--articles", str(CORPUS / "iraq"), "--timelines", str(timelines),
+                 "--index", str(index), "--no-llamaindex", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"date_accuracy", "by_kind", "cited_day_rate", "timeline", "p50_ms", "p95_ms", "anchors"} <= set(report)
+    assert report["date_accuracy"] == round(2 / 3, 3)
+    assert {"precision", "recall", "f1"} <= set(report["timeline"])

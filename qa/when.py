@@ -1,0 +1,389 @@
+"""Answering from the event index: which records report the question's event, how they group
+into occurrences, and which occurrence answers "when", "first", "last" or "as of", or is drawn
+on a timeline. See docs/when.md for what was measured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.dates import format_day, month_first, precision_end
+from qa.events import COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
+from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
+from qa.names import compatible_names, covered_terms, fold_word, stem_key, with_compounds
+
+# ---- scoring records against a question --------------------------------------------------------
+
+
+@dataclass
+class ScoredRecord:
+    record: EventRecord
+    similarity: float
+    coverage: float
+    own: float
+    relevance: float
+    #: How well the record's date belongs to the event words of its sentence (1: right beside them).
+    placement: float = 1.0
+
+
+def score_records(
+    index: EventIndex,
+    rows: np.ndarray,
+    question: str,
+    terms: list[str],
+    vector: np.ndarray,
+    idf: Callable[[str], float],
+    names: set[str],
+    exact: Callable[[list[str]], np.ndarray] | None = None,
+    order: str | None = None,
+) -> list[ScoredRecord]:
+    """Relevance of each candidate record to the question: the meaning of its event sentence, the
+    share of the question's terms (by rarity) in the sentence and in its context, and how close
+    its date is written to the words that name the event."""
+    weights = {t: idf(t) for t in terms}
+    total = sum(weights.values()) or 1.0
+    name_weight = sum(idf(n) for n in names)
+    event_words = [t for t in terms if t not in names] or terms
+    keys = {t: stem_key(t) for t in [*terms, *names]}
+    past = bool(_PAST_QUESTION.search(question))
+    scored = []
+    similarity = index.vectors[rows] @ vector if len(rows) and index.vectors.shape[1] == len(vector) else np.zeros(len(rows))
+    for row, sim in zip(rows.tolist(), similarity.tolist(), strict=True):
+        record = index.record(row)
+        own_terms = with_compounds(index.sentence_terms[row].split())
+        context_terms = with_compounds(record.context.split())
+        if names and sum(idf(n) for n in _covered(sorted(names), keys, context_terms | own_terms)) < NAME_SHARE * name_weight:
+            continue
+        if names and not compatible_names(question, record.quote + " " + record.title):
+            continue
+        in_sentence = _covered(terms, keys, own_terms)
+        in_context = _covered(terms, keys, context_terms)
+        own = sum(weights[t] for t in in_sentence) / total
+        coverage = sum(weights[t] for t in in_context | in_sentence) / total
+        item = ScoredRecord(record, float(sim), coverage, own, 0.0, _placement(record, {keys[t] for t in event_words}))
+        if past and _PLANNED.search(record.sentence):
+            item.placement *= PLANNED_WEIGHT
+        if _attributed(record) and not _SAYING.search(question):
+            item.placement *= SAID_WEIGHT
+        scored.append(item)
+    if exact is not None and scored:
+        sentences = _exact_shortlist(scored)
+        own_similarity = dict(zip(sentences, exact(sentences).tolist(), strict=True))
+        for item in scored:
+            if item.record.sentence in own_similarity:
+                item.similarity = POOLED_SHARE * item.similarity + (1 - POOLED_SHARE) * float(own_similarity[item.record.sentence])
+    for item in scored:
+        damp = 1.0 if item.record.how == STATED else CARRIED_WEIGHT
+        placement = 1 - (1 - item.placement) * PLACEMENT_SHARE
+        if order != "first" and _looking_back(item.record):  # a first occurrence is mostly told looking back
+            damp *= 1 - LOOK_BACK_LOSS
+        item.relevance = damp * placement * (0.5 * item.similarity + 0.25 * item.own + 0.25 * item.coverage)
+    return scored
+
+
+#: A record's sentence, neighbours and title must hold this share of the question's names (by rarity):
+#: "Slovakia's prime minister Robert Fico" is the one "Slovak Prime Minister Robert Fico" means.
+NAME_SHARE = 0.5
+#: Records whose sentence is encoded on its own before the final score: the best few of each day.
+EXACT_RECORDS = 16
+EXACT_PER_DAY = 1
+#: Their similarity is this share the pooled one (the sentence read in its chunk), the rest their own.
+POOLED_SHARE = 0.25
+#: A date stated more than ``LOOK_BACK_DAYS`` after it (an anniversary piece, a look back) is weaker
+#: evidence of the day than reporting near it: its relevance loses this share. Measured neutral on
+#: the when set's accuracy (0.1 to 0.2 after 365 days; 0.1 after 30 days cost a "first" answer).
+LOOK_BACK_DAYS = 365
+LOOK_BACK_LOSS = 0.2
+#: A date carried from a neighbour or counted from a date nearby is less sure than one stated.
+CARRIED_WEIGHT = 0.92
+#: A date this many words or more from the words that name the event counts ``1 - PLACEMENT_LOSS``
+#: (``PLACEMENT_SHARE`` of that loss is applied to the relevance).
+PLACEMENT_WORDS = 20
+PLACEMENT_LOSS = 0.3
+PLACEMENT_SHARE = 0.5
+#: A sentence that plans or expects an event ("is set to launch", "will") answers a question about
+#: what happened ("when did...") less surely than one that reports it.
+PLANNED_WEIGHT = 0.9
+_PAST_QUESTION = re.compile(r"^\s*(?:when|on what day|what day|which day)\s+(?:did|was|were|had)\b", re.I)
+_PLANNED = re.compile(
+    r"\b(?:will|would|is\s+set\s+to|are\s+set\s+to|is\s+scheduled|are\s+scheduled|is\s+expected\s+to|are\s+expected\s+to|"
+    r"plans?\s+to|preparing|could|may|might|set\s+for|slated|ahead\s+of)\b",
+    re.I,
+)
+_WORDS = re.compile(r"[^\W_]+")
+#: A date written beside a verb of saying ("officials said on Monday", "said Monday") is the day
+#: something was said, not the day of the event reported; unless saying is what the question asks about.
+SAID_WEIGHT = 0.85
+_SAYING = re.compile(r"\b(?:said|says|say|told|tells|announced?|announces|reported|reports|confirmed|stated|added|wrote)\b", re.I)
+_SAID_BEFORE = re.compile(_SAYING.pattern + r"\s+(?:on\s+|late\s+|early\s+)?$", re.I)
+_SAID_AFTER = re.compile(r"^,?\s+" + _SAYING.pattern, re.I)
+
+
+def _attributed(record: EventRecord) -> bool:
+    """Whether the record's date is that of a statement: "said on Monday", "on Monday said"."""
+    if record.date_start < 0:
+        return False
+    at, end = record.date_start - record.sentence_start, record.date_end - record.sentence_start
+    return bool(_SAID_BEFORE.search(record.sentence[max(0, at - 20) : at]) or _SAID_AFTER.search(record.sentence[end : end + 20]))
+
+
+def _looking_back(record: EventRecord) -> bool:
+    return record.published is not None and (record.published - record.day).days > LOOK_BACK_DAYS
+
+
+def _placement(record: EventRecord, event_keys: set[str]) -> float:
+    """1 when the record's date is written beside the event's words in its sentence, less the
+    farther it is; 1 for a date not written in the sentence (carried from a neighbour). Counting
+    clauses instead ("evaluated on Monday | after missiles hit on Saturday") measured worse on the
+    when set (35 against 38 of 55)."""
+    if record.date_start < 0:
+        return 1.0
+    offset = record.sentence_start
+    words = [(m.start() + offset, stem_key(fold_word(m.group(0)))) for m in _WORDS.finditer(record.sentence)]
+    positions = [i for i, (_, key) in enumerate(words) if key in event_keys]
+    if not positions:
+        return 1.0 - PLACEMENT_LOSS / 2
+    date_at = next((i for i, (start, _) in enumerate(words) if start >= record.date_start), len(words) - 1)
+    distance = min(abs(date_at - p) for p in positions)
+    return 1.0 - PLACEMENT_LOSS * min(distance, PLACEMENT_WORDS) / PLACEMENT_WORDS
+
+
+def _exact_shortlist(scored: list[ScoredRecord]) -> list[str]:
+    """Sentences of the best ``EXACT_PER_DAY`` records of each day, best days first, ``EXACT_RECORDS`` at most."""
+    order = sorted(range(len(scored)), key=lambda i: -(scored[i].similarity + 0.5 * scored[i].coverage))
+    per_day: dict[dt.date, int] = {}
+    chosen: dict[str, None] = {}
+    for i in order:
+        record = scored[i].record
+        if per_day.get(record.day, 0) >= EXACT_PER_DAY or record.sentence in chosen:
+            continue
+        per_day[record.day] = per_day.get(record.day, 0) + 1
+        chosen[record.sentence] = None
+        if len(chosen) == EXACT_RECORDS:
+            break
+    return list(chosen)
+
+
+def _covered(terms: list[str], keys: dict[str, str], text_terms: set[str]) -> set[str]:
+    """The question's terms a text (its ``stem_terms``, with compounds) holds, in any form of the word."""
+    found = covered_terms([keys[t] for t in terms], text_terms)
+    return {t for t in terms if keys[t] in found}
+
+
+# ---- grouping reports into events and choosing one -------------------------------------------
+
+
+@dataclass
+class EventGroup:
+    """Reports of one event: records within a day or so of each other, from one or more articles."""
+
+    day: dt.date
+    precision: Precision
+    members: list[ScoredRecord]
+    #: The best member's relevance, and that with the support of further articles added.
+    top: float = 0.0
+    score: float = 0.0
+
+    @property
+    def articles(self) -> int:
+        return len({m.record.article_id for m in self.members})
+
+    def ranked(self) -> list[ScoredRecord]:
+        """The members, the best report first, then by relevance."""
+        best = self.best
+        return [best, *sorted((m for m in self.members if m is not best), key=lambda m: -m.relevance)]
+
+    @property
+    def best(self) -> ScoredRecord:
+        """The member that states the group's day most relevantly (stated dates before carried ones)."""
+        on_day = [m for m in self.members if m.record.day == self.day and m.record.precision == self.precision]
+        return max(
+            on_day or self.members,
+            key=lambda m: (m.record.how != COUNTED, m.record.how == STATED, m.record.explicit, m.relevance),
+        )
+
+
+#: Reports of one event within this many days of the group's first are the same event.
+SAME_EVENT_DAYS = 1
+#: Each further article reporting the event adds to its score, with diminishing returns.
+SUPPORT_WEIGHT = 0.09
+#: A record reports the question's event only with at least this relevance...
+MIN_RECORD = 0.40
+#: ...and this share of the question's terms (by rarity) in its sentence, neighbours or title...
+MIN_COVERAGE = 0.5
+#: ...and within this much of the best record: a passing mention is not a report.
+RECORD_MARGIN = 0.35
+#: Groups this far below the best group still count as occurrences when choosing the last or first.
+GROUP_MARGIN = 0.1
+#: A group's relevance is half its best report's and half the mean of its best ``SCORE_REPORTS``
+#: articles' reports: one sentence that happens to repeat the question's words does not outweigh
+#: several that report the event in their own words (same accuracy on the when set, one strong
+#: look-back no longer hides a later occurrence).
+SCORE_REPORTS = 3
+SCORE_MIX = 0.5
+
+
+def group_events(scored: list[ScoredRecord]) -> list[EventGroup]:
+    """Records grouped by day (precise ones within ``SAME_EVENT_DAYS``), each group dated by the day
+    its reports state most, weighted by relevance; coarse dates grouped by their own period."""
+    if not scored:
+        return []
+    floor = max(MIN_RECORD, max(s.relevance for s in scored) - RECORD_MARGIN)
+    kept = [s for s in scored if s.relevance >= floor and s.coverage >= MIN_COVERAGE]
+    kept = _best_per_sentence(kept)
+    groups: list[EventGroup] = []
+    precise = sorted((s for s in kept if s.record.precision == "day"), key=lambda s: s.record.day)
+    run: list[ScoredRecord] = []
+    for item in [*precise, None]:
+        if run and (item is None or (item.record.day - run[0].record.day).days > SAME_EVENT_DAYS):
+            groups.append(_group(run, "day"))
+            run = []
+        if item is not None:
+            run.append(item)
+    coarse: dict[tuple[dt.date, Precision], list[ScoredRecord]] = {}
+    for item in kept:
+        if item.record.precision != "day":
+            coarse.setdefault((item.record.day, item.record.precision), []).append(item)
+    groups += [_group(members, precision) for (_, precision), members in coarse.items()]
+    return groups
+
+
+def _best_per_sentence(records: list[ScoredRecord]) -> list[ScoredRecord]:
+    """Of the days one sentence states, only the one it dates the event by (the most relevant):
+    "missiles hit the base on Saturday, the Pentagon said on Monday" is one event, on Saturday."""
+    best: dict[tuple[str, int], ScoredRecord] = {}
+    for item in records:
+        key = (item.record.article_id, item.record.sentence_start)
+        if key not in best or item.relevance > best[key].relevance:
+            best[key] = item
+    return [item for item in records if best[(item.record.article_id, item.record.sentence_start)] is item]
+
+
+def _group(members: list[ScoredRecord], precision: Precision) -> EventGroup:
+    votes: dict[dt.date, float] = {}
+    for m in members:
+        votes[m.record.day] = votes.get(m.record.day, 0.0) + m.relevance
+    day = max(votes, key=lambda d: (votes[d], -d.toordinal()))
+    top = max(m.relevance for m in members)
+    best_per_article: dict[str, float] = {}
+    for m in members:
+        best_per_article[m.record.article_id] = max(best_per_article.get(m.record.article_id, 0.0), m.relevance)
+    # Syndicated copies (the same sentence in several articles) are one report.
+    articles = len({" ".join(m.record.sentence.split()).lower() for m in members})
+    reports = sorted(best_per_article.values(), reverse=True)[:SCORE_REPORTS]
+    base = (1 - SCORE_MIX) * top + SCORE_MIX * sum(reports) / len(reports)
+    score = base + SUPPORT_WEIGHT * math.log1p(articles - 1)
+    return EventGroup(day=day, precision=precision, members=members, top=top, score=score)
+
+
+def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:
+    """The group that answers. Day-precise groups answer when there are any (a year is not the
+    day the question asks for); among them, for "last" the latest and for "first" the earliest of
+    those whose score (relevance and support) is near the best, otherwise the best."""
+    if not groups:
+        return None
+    pool = [g for g in groups if g.precision == "day"] or groups
+    best = max(g.score for g in pool)
+    near = [g for g in pool if g.score >= best - GROUP_MARGIN]
+    if order == "last":
+        return max(near, key=lambda g: (g.day, g.score))
+    if order == "first":
+        return min(near, key=lambda g: (_period_end(g), -g.score))
+    return max(near, key=lambda g: g.score)
+
+
+def _period_end(group: EventGroup) -> dt.date:
+    return precision_end(group.day, group.precision)
+
+
+# ---- what a question gets -----------------------------------------------------------------------
+
+
+def event_answer(question: str, group: EventGroup, groups: list[EventGroup], max_citations: int) -> Answer:
+    """The answer a chosen group gives: its day, the best report's quote first, then the other
+    articles that report the same day, then the other occurrences (as context)."""
+    best = group.best
+    record = best.record
+    citations = [record.citation()]
+    seen = {record.article_id}
+    for member in sorted(group.members, key=lambda m: -m.relevance):
+        if member.record.article_id not in seen and member.record.day == group.day:
+            seen.add(member.record.article_id)
+            citations.append(member.record.citation())
+    others = len(groups) - 1
+    message = f"{group.articles} article(s) report this day" + (f"; {others} other dated occurrence(s) found" if others else "")
+    return Answer(
+        question=question,
+        answer=format_day(group.day, group.precision, month_first(_date_words(record))),
+        date=group.day.isoformat(),
+        precision=group.precision,
+        confidence=_confidence(group.score),
+        citations=_fold_copies(citations)[:max_citations],
+        message=message,
+    )
+
+
+def event_timeline(query: str, groups: list[EventGroup]) -> Timeline:
+    """Every group near the best, oldest first; a coarse date holding a precise group is that group."""
+    if not groups:
+        return Timeline(query=query, events=[])
+    pool = [g for g in groups if g.precision == "day"] or groups
+    best = max(g.score for g in pool)
+    near = [g for g in groups if g.score >= best - TIMELINE_MARGIN]
+    # What "when ... first" and "when ... last" would answer is on the timeline too.
+    near += [g for g in (choose(groups, "first"), choose(groups, "last")) if g is not None and g not in near]
+    precise = [g for g in near if g.precision == "day"]
+    kept = precise + [
+        g for g in near if g.precision != "day" and not any(g.day <= p.day <= precision_end(g.day, g.precision) for p in precise)
+    ]
+    events = []
+    for group in sorted(kept, key=lambda g: (g.day, PRECISIONS.index(g.precision))):
+        members = sorted(group.members, key=lambda m: (m.record.day != group.day, -m.relevance))
+        citations, seen = [], set()
+        for member in members:
+            if member.record.article_id not in seen:
+                seen.add(member.record.article_id)
+                citations.append(member.record.citation())
+        events.append(
+            TimelineEvent(
+                date=group.day.isoformat(),
+                precision=group.precision,
+                quote=group.best.record.quote,
+                score=round(group.score, 4),
+                citations=_fold_copies(citations),
+            )
+        )
+    return Timeline(query=query, events=events)
+
+
+def _fold_copies(citations: list[Citation]) -> list[Citation]:
+    """Citations quoting the same words in other articles (syndicated copies) become copies of the first."""
+    kept: dict[str, Citation] = {}
+    for citation in citations:
+        key = " ".join(citation.quote.split()).lower()
+        if key in kept:
+            first = kept[key]
+            located = citation.model_dump(include=set(Located.model_fields))
+            first.copies.append(Copy(**located, exact=citation.quote == first.quote))
+        else:
+            kept[key] = citation
+    return list(kept.values())
+
+
+#: Groups this far below the best one are drawn on a timeline.
+TIMELINE_MARGIN = 0.15
+
+
+def _date_words(record: EventRecord) -> str:
+    """How the quote writes the date (for "January 20" vs "20 January" in the answer)."""
+    return record.quote[record.date_start - record.start : record.date_end - record.start] if record.date_start >= 0 else ""
+
+
+def _confidence(score: float) -> float:
+    return round(float(np.clip((score - 0.35) / 0.65 * 0.7 + 0.3, 0.0, 1.0)), 3)
