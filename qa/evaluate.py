@@ -92,6 +92,33 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+class QuoteCheck:
+    """Counts the citations whose quote is exactly their article's text at their offsets."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.texts: dict[str, str] = {}
+        self.verbatim = self.total = 0
+
+    def add(self, answer: Answer) -> None:
+        for citation in answer.citations:
+            if citation.article_id not in self.texts:
+                article = self.archive.article(citation.article_id)
+                self.texts[citation.article_id] = article.text if article else ""
+            self.total += 1
+            self.verbatim += self.texts[citation.article_id][citation.start : citation.end] == citation.quote
+
+    @property
+    def rate(self) -> float:
+        return round(self.verbatim / self.total, 4) if self.total else 1.0
+
+
+def latency_percentiles(milliseconds: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile, rounded to 0.1 ms."""
+    ordered = sorted(milliseconds) or [0.0]
+    return round(statistics.median(ordered), 1), round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)
+
+
 def evaluate(
     archive: Archive,
     questions: list[dict[str, Any]],
@@ -102,8 +129,7 @@ def evaluate(
 ) -> EvalReport:
     """Ask every question (with its ``as_of`` day unless ``use_as_of`` is off) and score the answers."""
     results: list[QuestionResult] = []
-    quotes_ok = quotes_total = 0
-    texts: dict[str, str] = {}
+    quotes = QuoteCheck(archive)
     for row in questions:
         as_of = row.get("as_of") if use_as_of else None
         started = time.perf_counter()
@@ -114,12 +140,7 @@ def evaluate(
         passages = [p for p in steps if isinstance(p, Passage)]
         accepted = [str(a) for a in row.get("answers", [])]
         rank = next((i for i, p in enumerate(passages, start=1) if matches(p.text, accepted)), None)
-        for citation in answer.citations:
-            if citation.article_id not in texts:
-                article = archive.article(citation.article_id)
-                texts[citation.article_id] = article.text if article else ""
-            quotes_total += 1
-            quotes_ok += texts[citation.article_id][citation.start : citation.end] == citation.quote
+        quotes.add(answer)
         results.append(
             QuestionResult(
                 id=str(row["id"]),
@@ -134,14 +155,12 @@ def evaluate(
         )
         if progress:
             progress(1)
-    return _report(results, quotes_ok, quotes_total, baselines or [], use_as_of)
+    return _report(results, quotes.rate, baselines or [], use_as_of)
 
 
-def _report(
-    results: list[QuestionResult], quotes_ok: int, quotes_total: int, baselines: list[dict[str, Any]], use_as_of: bool
-) -> EvalReport:
+def _report(results: list[QuestionResult], verbatim_rate: float, baselines: list[dict[str, Any]], use_as_of: bool) -> EvalReport:
     n = max(len(results), 1)
-    latencies = sorted(r.ms for r in results) or [0.0]
+    p50, p95 = latency_percentiles([r.ms for r in results])
     recall = {k: sum(1 for r in results if r.recall_rank and r.recall_rank <= k) / n for k in RECALL_AT}
     by_id = {r.id: r for r in results}
     rows: dict[tuple[str, str], list[bool]] = {}
@@ -169,9 +188,9 @@ def _report(
         answer_recall_at_1=round(recall[1], 3),
         answer_recall_at_5=round(recall[5], 3),
         answer_recall_at_10=round(recall[10], 3),
-        citation_verbatim_rate=round(quotes_ok / quotes_total, 4) if quotes_total else 1.0,
-        p50_ms=round(statistics.median(latencies), 1),
-        p95_ms=round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1),
+        citation_verbatim_rate=verbatim_rate,
+        p50_ms=p50,
+        p95_ms=p95,
         as_of=use_as_of,
         baselines=table,
         results=results,

@@ -14,7 +14,6 @@ collection (when the bench extra is installed).
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from qa.archive import Archive
 from qa.dates import extract_event_dates
+from qa.evaluate import QuoteCheck, latency_percentiles
 from qa.models import Answer
 
 KINDS = ("single", "first", "last", "as_of")
@@ -94,19 +94,13 @@ def evaluate_when(
     """Ask every question as of its ``as_of`` day, draw every timeline, and score both."""
     top_node = _llamaindex_top_node(archive) if llamaindex else None
     results: list[WhenResult] = []
-    texts: dict[str, str] = {}
-    quotes_ok = quotes_total = 0
+    quotes = QuoteCheck(archive)
     for row in questions:
         as_of = row.get("as_of")
         started = time.perf_counter()
         answer = archive.ask(row["question"], as_of=as_of, k=5)
         ms = (time.perf_counter() - started) * 1000
-        for citation in answer.citations:
-            if citation.article_id not in texts:
-                article = archive.article(citation.article_id)
-                texts[citation.article_id] = article.text if article else ""
-            quotes_total += 1
-            quotes_ok += texts[citation.article_id][citation.start : citation.end] == citation.quote
+        quotes.add(answer)
         top = archive.search(row["question"], k=1, as_of=as_of)
         accept = [str(day) for day in row.get("accept", [])]
         dated = answer.date if answer.precision == "day" else None
@@ -132,17 +126,17 @@ def evaluate_when(
     anchors = {"document_date": _anchor(results, lambda r: r.document_date)}
     if top_node:
         anchors["llamaindex_top_node"] = _anchor(results, lambda r: r.llamaindex_date)
-    latencies = sorted(r.ms for r in results) or [0.0]
+    p50, p95 = latency_percentiles([r.ms for r in results])
     answered = [r for r in results if r.date]
     return WhenReport(
         questions=len(results),
         date_accuracy=_share(results, lambda r: r.correct),
         by_kind=_by_kind(results, lambda r: r.correct),
         cited_day_rate=round(sum(r.cited_day for r in answered) / len(answered), 3) if answered else 0.0,
-        citation_verbatim_rate=round(quotes_ok / quotes_total, 4) if quotes_total else 1.0,
+        citation_verbatim_rate=quotes.rate,
         timeline=score_timelines(archive, timelines) if timelines else None,
-        p50_ms=round(statistics.median(latencies), 1),
-        p95_ms=round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1),
+        p50_ms=p50,
+        p95_ms=p95,
         anchors=anchors,
         results=results,
     )

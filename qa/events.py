@@ -23,10 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import shutil
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +33,7 @@ import numpy as np
 
 from qa.chunk import split_sentences
 from qa.dates import extract_event_dates, precision_end, relative_shift
-from qa.index import ChromaStore, day_number
+from qa.index import ChromaStore, DerivedFolder, day_number
 from qa.models import Citation, EventDate, Precision
 from qa.names import stem_key, stem_terms, with_compounds
 from qa.sentence_vectors import SentenceVectors
@@ -167,10 +164,8 @@ class EventIndex:
 
     def save(self, folder: Path, generation: int, chunks: int) -> None:
         """Write under ``folder/events`` for the store's version; a pointer replaced last makes it atomic."""
-        root = folder / EVENTS_FOLDER
-        name = f"g{generation}-{os.getpid()}-{time.time_ns()}"
-        target = root / name
-        target.mkdir(parents=True)
+        saved = DerivedFolder(folder / EVENTS_FOLDER)
+        target = saved.new(generation)
         np.savez(
             target / "columns.npz",
             spans=self.spans,
@@ -193,22 +188,15 @@ class EventIndex:
                 }
             )
         )
-        pointer = root / f"current.json.{name}"
-        pointer.write_text(json.dumps({"folder": name, "generation": generation, "chunks": chunks, "format": FORMAT}))
-        os.replace(pointer, root / "current.json")
-        for old in root.iterdir():
-            if old.is_dir() and old.name != name:
-                shutil.rmtree(old, ignore_errors=True)
+        saved.publish(target, {"generation": generation, "chunks": chunks, "format": FORMAT})
 
     @classmethod
     def load(cls, folder: Path, generation: int, chunks: int) -> EventIndex | None:
         """The index saved for exactly this store version, or None."""
-        root = folder / EVENTS_FOLDER
+        source = DerivedFolder(folder / EVENTS_FOLDER).current({"generation": generation, "chunks": chunks, "format": FORMAT})
+        if source is None:
+            return None
         try:
-            current = json.loads((root / "current.json").read_text())
-            if (current["generation"], current["chunks"], current.get("format")) != (generation, chunks, FORMAT):
-                return None
-            source = root / current["folder"]
             texts = json.loads((source / "texts.json").read_text())
             with np.load(source / "columns.npz") as columns:
                 index = cls(

@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +66,40 @@ class ChunkRecord:
             meta.update(event_days=days, event_min=days[0], event_max=days[-1])
             meta["events"] = json.dumps([[e.start, e.end, e.date.isoformat(), e.precision] for e in self.events])
         return meta
+
+
+class DerivedFolder:
+    """Where one index derived from the store (the lexical index, the event index) is saved, under
+    the index folder. Files go to a new sub-folder and a pointer file naming it is replaced
+    atomically after them, so a reader sees the old version or the new one, never half of one."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def new(self, generation: int) -> Path:
+        """A fresh sub-folder to write a version into."""
+        target = self.root / f"g{generation}-{os.getpid()}-{time.time_ns()}"
+        target.mkdir(parents=True)
+        return target
+
+    def publish(self, target: Path, version: dict[str, Any]) -> None:
+        """Make ``target`` the current version (``version`` says what it was built for); drop the others."""
+        pointer = self.root / f"current.json.{target.name}"
+        pointer.write_text(json.dumps({"folder": target.name, **version}))
+        os.replace(pointer, self.root / "current.json")
+        for old in self.root.iterdir():
+            if old.is_dir() and old.name != target.name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def current(self, version: dict[str, Any]) -> Path | None:
+        """The saved sub-folder built for exactly ``version``, or None (absent, stale, or being replaced)."""
+        try:
+            pointer = json.loads((self.root / "current.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if any(pointer.get(key) != value for key, value in version.items()):
+            return None
+        return self.root / str(pointer["folder"])
 
 
 def text_hash(text: str) -> str:

@@ -11,9 +11,7 @@ import datetime as dt
 import json
 import logging
 import math
-import os
 import re
-import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from qa.embed import Encoder
-from qa.index import ChromaStore, day_number
+from qa.index import ChromaStore, DerivedFolder, day_number
 from qa.models import Copy, EventDate, Passage
 from qa.names import fold_terms, fold_text
 
@@ -166,10 +164,8 @@ class LexicalIndex:
         Files go to a new sub-folder and a pointer file is replaced atomically after them, so a
         reader sees the old index or the new one, never half of one.
         """
-        root = folder / LEXICAL_FOLDER
-        name = f"g{generation}-{os.getpid()}-{time.time_ns()}"
-        target = root / name
-        target.mkdir(parents=True)
+        saved = DerivedFolder(folder / LEXICAL_FOLDER)
+        target = saved.new(generation)
         if self.bm25 is not None:
             self.bm25.save(str(target / "bm25"), show_progress=False)
         np.save(target / "published_days.npy", self.published_days)
@@ -177,24 +173,17 @@ class LexicalIndex:
         (target / "terms.json").write_text(
             json.dumps({"chunk_ids": self.chunk_ids, "sources": self.sources.tolist(), "document_frequency": self.document_frequency})
         )
-        pointer = root / f"current.json.{name}"
-        pointer.write_text(json.dumps({"folder": name, "generation": generation, "chunks": chunks}))
-        os.replace(pointer, root / "current.json")
-        for old in root.iterdir():
-            if old.is_dir() and old.name != name:
-                shutil.rmtree(old, ignore_errors=True)
+        saved.publish(target, {"generation": generation, "chunks": chunks})
 
     @classmethod
     def load(cls, folder: Path, generation: int, chunks: int) -> LexicalIndex | None:
         """The index saved for exactly this generation and chunk count, or None."""
         import bm25s
 
-        root = folder / LEXICAL_FOLDER
+        source = DerivedFolder(folder / LEXICAL_FOLDER).current({"generation": generation, "chunks": chunks})
+        if source is None:
+            return None
         try:
-            current = json.loads((root / "current.json").read_text())
-            if current["generation"] != generation or current["chunks"] != chunks:
-                return None
-            source = root / current["folder"]
             terms = json.loads((source / "terms.json").read_text())
             index = cls(chunk_ids=terms["chunk_ids"], document_frequency=terms["document_frequency"])
             index.sources = np.asarray(terms["sources"], dtype=object)
