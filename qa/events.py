@@ -40,7 +40,7 @@ from qa.sentence_vectors import SentenceVectors
 
 EVENTS_FOLDER = "events"
 #: Saved indexes of another format are rebuilt.
-FORMAT = 6
+FORMAT = 7
 PRECISIONS: tuple[Precision, ...] = ("day", "week", "month", "year")
 #: How a record got its date: stated in its sentence, carried from a neighbour, or counted from a
 #: date nearby ("the next day").
@@ -108,8 +108,8 @@ class EventIndex:
     #: int8: index into ``PRECISIONS``, and how the date was found (``STATED``...).
     precisions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     how: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    #: The verbatim span that states each record's date; its event sentence lies inside it.
     quotes: list[str] = field(default_factory=list)
-    sentences: list[str] = field(default_factory=list)
     #: The sentence with its neighbours and the article's title, as ``qa.names.stem_terms``.
     contexts: list[str] = field(default_factory=list)
     #: Per article: title, url, source.
@@ -142,7 +142,7 @@ class EventIndex:
             precision=PRECISIONS[int(self.precisions[row])],
             how=int(self.how[row]),
             quote=self.quotes[row],
-            sentence=self.sentences[row],
+            sentence=self.quotes[row][s_start - start : s_end - start],
             context=self.contexts[row],
             published=_EPOCH + dt.timedelta(days=published) if published >= 0 else None,
             title=title,
@@ -181,7 +181,6 @@ class EventIndex:
                     "article_ids": self.article_ids,
                     "chunk_ids": self.chunk_ids,
                     "quotes": self.quotes,
-                    "sentences": self.sentences,
                     "contexts": self.contexts,
                     "sentence_terms": self.sentence_terms,
                     "articles": self.articles,
@@ -203,7 +202,6 @@ class EventIndex:
                     article_ids=texts["article_ids"],
                     chunk_ids=texts["chunk_ids"],
                     quotes=texts["quotes"],
-                    sentences=texts["sentences"],
                     contexts=texts["contexts"],
                     sentence_terms=texts["sentence_terms"],
                     articles={k: tuple(v) for k, v in texts["articles"].items()},
@@ -285,6 +283,8 @@ class EventIndex:
 # ---- building, article by article ------------------------------------------------------------
 
 
+#: Chunk texts whose sentence vectors are read at once while building.
+VECTOR_BATCH = 2000
 #: A sentence without a date of its own takes its neighbour's only when the neighbour is this close
 #: (in characters between them): across a paragraph break the story has often moved on.
 CARRY_GAP = 3
@@ -293,7 +293,6 @@ CARRY_GAP = 3
 class _Builder:
     def __init__(self) -> None:
         self.index = EventIndex()
-        self.dimensions = 0
         self.columns: dict[str, list[int]] = {k: [] for k in ("days", "published", "precisions", "how")}
         self.spans: list[tuple[int, int, int, int, int, int]] = []
         #: (text hash, offset in the chunk) of each row's event sentence, for its pooled vector.
@@ -351,7 +350,6 @@ class _Builder:
                 self.columns["precisions"].append(PRECISIONS.index(precision))
                 self.columns["how"].append(how)
                 self.index.quotes.append(text[q_start:q_end])
-                self.index.sentences.append(text[start:end])
                 self.index.contexts.append(context)
                 self.index.sentence_terms.append(sentence_terms)
                 self.vector_keys.append((chunk[2], start - chunk[0]))
@@ -363,22 +361,33 @@ class _Builder:
         index.published = np.asarray(self.columns["published"], dtype=np.int32)
         index.precisions = np.asarray(self.columns["precisions"], dtype=np.int8)
         index.how = np.asarray(self.columns["how"], dtype=np.int8)
-        pooled = store.sentences.get([h for h, _ in self.vector_keys])
-        missing = {h: cid for (h, _), cid in zip(self.vector_keys, self.index.chunk_ids, strict=True) if h not in pooled}
-        if missing and encode_passages is not None:
-            texts = store.get_passages(list(missing.values()))
-            hashes = [h for h, cid in missing.items() if cid in texts]
-            computed = list(zip(hashes, encode_passages([texts[missing[h]][0] for h in hashes]), strict=True))
-            with contextlib.suppress(sqlite3.Error):  # a cache: an index that cannot be written still answers
-                store.sentences.put(computed)
-            pooled.update(computed)
-        dimensions = next((v.vectors.shape[1] for v in pooled.values() if v.vectors.size), self.dimensions)
-        vectors = np.zeros((len(self.vector_keys), dimensions), dtype=np.float32)
-        for row, (text_hash, offset) in enumerate(self.vector_keys):
-            found = pooled.get(text_hash)
-            vector = found.lookup(offset) if found is not None else None
-            if vector is not None:
-                vectors[row] = vector
+        # Sentence vectors are read a batch of chunk texts at a time: all of them at once would
+        # hold every sentence of the archive in memory (1.5 GB at 100,000 chunks).
+        rows_of: dict[str, list[int]] = {}
+        for row, (text_hash, _) in enumerate(self.vector_keys):
+            rows_of.setdefault(text_hash, []).append(row)
+        hashes = list(rows_of)
+        vectors = np.zeros((len(self.vector_keys), 0), dtype=np.float32)
+        for first in range(0, len(hashes), VECTOR_BATCH):
+            batch = hashes[first : first + VECTOR_BATCH]
+            pooled = store.sentences.get(batch)
+            missing = {h: self.index.chunk_ids[rows_of[h][0]] for h in batch if h not in pooled}
+            if missing and encode_passages is not None:
+                texts = store.get_passages(list(missing.values()))
+                found = [h for h, cid in missing.items() if cid in texts]
+                computed = list(zip(found, encode_passages([texts[missing[h]][0] for h in found]), strict=True))
+                with contextlib.suppress(sqlite3.Error):  # a cache: an index that cannot be written still answers
+                    store.sentences.put(computed)
+                pooled.update(computed)
+            for text_hash, sentences in pooled.items():
+                if not sentences.vectors.size:
+                    continue
+                if not vectors.shape[1]:
+                    vectors = np.zeros((len(self.vector_keys), sentences.vectors.shape[1]), dtype=np.float32)
+                for row in rows_of[text_hash]:
+                    vector = sentences.lookup(self.vector_keys[row][1])
+                    if vector is not None:
+                        vectors[row] = vector
         index.vectors = vectors
         index.postings = _postings(index.contexts)
         return index
