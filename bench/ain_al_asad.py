@@ -12,7 +12,8 @@ It checks the answers against the public record, which the archive's reporting s
 ballistic missiles hit the base on 8 January 2020, and Iran-backed militants fired ballistic
 missiles at it on 20 January 2024. So "last" is 2024-01-20, "last as of 2023-06-01" and "first"
 are 2020-01-08, and the timeline must hold both days and only strikes on the base: every event's
-quote must name the base (the folded name next to "base", "airbase" or "air base") and state its day.
+first report must come from an article that names the base (the folded name next to "base",
+"airbase" or "air base").
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from results_file import ARCHIVE, save  # noqa: E402
 
-from qa import Archive, Article  # noqa: E402
+from qa import Archive, Article, TimelineEvent  # noqa: E402
 from qa.ingest import read_paths  # noqa: E402
 from qa.names import fold_terms  # noqa: E402
 
@@ -47,14 +48,18 @@ def names_the_base(article: Article) -> bool:
     return any(t == "asad" and {"base", "airbase", "air"} & set(terms[i + 1 : i + 3]) for i, t in enumerate(terms))
 
 
-def names_the_base_in(quote: str) -> bool:
-    return names_the_base(Article(id="quote", text=quote))
+def _cites_the_base(archive: Archive, event: TimelineEvent) -> bool:
+    """Whether the event's first report comes from an article that names the base (its quote may
+    name only the day, the base being named in the sentence before)."""
+    article = archive.article(event.citations[0].article_id) if event.citations else None
+    return article is not None and names_the_base(article)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--others", type=int, default=300)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--index", type=Path, default=None, help="keep the index here (default: a temporary folder)")
     args = parser.parse_args()
     if not ARCHIVE.exists():
         print(f"needs {ARCHIVE}", file=sys.stderr)
@@ -74,7 +79,7 @@ def main() -> int:
         print(f"  {article.published_day}  {article.title[:90]}")
 
     with tempfile.TemporaryDirectory() as folder:
-        archive = Archive.open(Path(folder) / "index")
+        archive = Archive.open(args.index or Path(folder) / "index")
         started = time.perf_counter()
         report = archive.ingest(itertools.chain(mentions, seed, others))
         print(f"indexed {report.articles_added} articles, {report.chunks} chunks in {time.perf_counter() - started:.0f} s")
@@ -99,7 +104,7 @@ def main() -> int:
         for event in timeline.events:
             print(f"  {event.date} ({event.precision})  {event.quote[:110]}  [{len(event.citations)} source(s)]")
         results["timeline"] = [
-            {"date": e.date, "precision": e.precision, "sources": len(e.citations), "names_the_base": names_the_base_in(e.quote)}
+            {"date": e.date, "precision": e.precision, "sources": len(e.citations), "names_the_base": _cites_the_base(archive, e)}
             for e in timeline.events
         ]
     checks = {

@@ -216,7 +216,7 @@ SUPPORT_WEIGHT = 0.09
 #: A record reports the question's event only with at least this relevance...
 MIN_RECORD = 0.40
 #: ...and this share of the question's terms (by rarity) in its sentence, neighbours or title...
-MIN_COVERAGE = 0.5
+MIN_COVERAGE = 0.3
 #: ...and within this much of the best record: a passing mention is not a report.
 RECORD_MARGIN = 0.35
 #: Groups this far below the best group still count as occurrences when choosing the last or first.
