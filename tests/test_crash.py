@@ -7,6 +7,7 @@ import itertools
 import json
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -61,11 +62,28 @@ def test_sigkill_at_random_moments_then_rerun_completes(batch: Path, tmp_path: P
     assert Archive.open(index, create=False).verify() == []
 
 
+def _wait_for_first_batch(index: Path, process: subprocess.Popen[str], seconds: float = 300.0) -> None:
+    """Until the ingest has committed its first batch: the store's generation, counted up before and
+    after every write (``qa.sentence_vectors``), reaches 2. Read-only, so the ingest is not disturbed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the ingest ended before its first batch was seen"
+        try:
+            with sqlite3.connect(f"file:{index / 'sentences.sqlite3'}?mode=ro", uri=True, timeout=1) as db:
+                row = db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()
+            if row and row[0] >= 2:
+                return
+        except sqlite3.Error:
+            pass  # not created yet
+        time.sleep(0.1)  # polling what the process writes, not guessing how long it takes
+    raise AssertionError(f"no batch committed within {seconds:.0f} s")
+
+
 @needs_shared(ARCHIVE)
 def test_ctrl_c_stops_cleanly_and_says_how_far(batch: Path, tmp_path: Path) -> None:
     index = tmp_path / "interrupted"
     process = _start(batch, index)
-    time.sleep(9.0)
+    _wait_for_first_batch(index, process)  # then Ctrl-C lands while later batches are being encoded
     process.send_signal(signal.SIGINT)
     out, _ = process.communicate(timeout=120)
     assert process.returncode == 130
