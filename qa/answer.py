@@ -394,7 +394,7 @@ def compose_answer(
                 answer=format_day(event.date, event.precision, month_first(event.text)),
                 date=event.date.isoformat(),
                 precision=event.precision,
-                confidence=_confidence(chosen.relevance),
+                confidence=confidence(chosen.relevance),
                 citations=_dedupe(citations)[:max_citations],
             )
     ranked = sorted(sentences, key=lambda s: -s.relevance)
@@ -407,10 +407,10 @@ def compose_answer(
     if span is not None:
         source = ranked[span.sentence_index]
         citations = [source.citation()] + [s.citation() for s in supporting if s is not source]
-        return Answer(question=question, answer=span.text, confidence=_confidence(source.relevance), citations=citations[:max_citations])
+        return Answer(question=question, answer=span.text, confidence=confidence(source.relevance), citations=citations[:max_citations])
     citations = [s.citation() for s in supporting]
     return Answer(
-        question=question, answer=best.text, confidence=_confidence(best.relevance), citations=citations[:max_citations], message=message
+        question=question, answer=best.text, confidence=confidence(best.relevance), citations=citations[:max_citations], message=message
     )
 
 
@@ -487,5 +487,6 @@ def _dedupe(citations: list[Citation]) -> list[Citation]:
     return kept
 
 
-def _confidence(relevance: float) -> float:
+def confidence(relevance: float) -> float:
+    """How sure an answer of this relevance is, from 0.3 (at ``MIN_RELEVANCE``) up to 1."""
     return round(float(np.clip((relevance - MIN_RELEVANCE) / (1.0 - MIN_RELEVANCE) * 0.7 + 0.3, 0.0, 1.0)), 3)

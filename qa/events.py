@@ -33,7 +33,7 @@ import numpy as np
 
 from qa.chunk import split_sentences
 from qa.dates import extract_event_dates, precision_end, relative_shift
-from qa.index import ChromaStore, DerivedFolder, day_number
+from qa.index import ChromaStore, DerivedFolder, day_number, top_positions
 from qa.models import Citation, EventDate, Precision
 from qa.names import stem_key, stem_terms, with_compounds
 from qa.sentence_vectors import SentenceVectors
@@ -233,7 +233,7 @@ class EventIndex:
             return rows
         # One product over all rows costs less than copying the admitted ones.
         similarity = (self.vectors @ vector)[rows] if self.vectors.shape[1] == len(vector) else np.zeros(len(rows), np.float32)
-        dense = rows[_top(similarity, n)]
+        dense = rows[top_positions(similarity, n)]
         # Rows holding the question's terms, scored by the share of the terms' weight they hold.
         weights: dict[str, float] = {}
         for term in terms:
@@ -244,7 +244,7 @@ class EventIndex:
         for term, weight in weights.items():
             lexical_score[self.postings[term]] += weight
         lexical_score[~admitted] = 0
-        lexical = _top(lexical_score, n)
+        lexical = top_positions(lexical_score, n)
         lexical = lexical[lexical_score[lexical] > 0]
         return np.unique(np.concatenate([dense, lexical]))
 
@@ -444,10 +444,3 @@ def _postings(contexts: list[str]) -> dict[str, np.ndarray]:
         for term in with_compounds(context.split()):
             rows.setdefault(term, []).append(row)
     return {term: np.asarray(found, dtype=np.int32) for term, found in rows.items()}
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    if n >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, n - 1)[:n]
-    return part[np.argsort(-scores[part], kind="stable")]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from qa.embed import Encoder
-from qa.index import ChromaStore, DerivedFolder, day_number
+from qa.index import ChromaStore, DerivedFolder, day_number, top_positions
 from qa.models import Copy, EventDate, Passage
 from qa.names import fold_terms, fold_text
 
@@ -205,9 +205,8 @@ class LexicalIndex:
         if not mask.any():
             return []
         scores = self.bm25.get_scores(terms, weight_mask=mask)
-        # Our own top-k, not bm25s's: its np.argpartition(scores, -k) takes 190 ms on a million
-        # scores with few distinct values (common words, repeated texts), where _top takes 7 ms.
-        return [(self.chunk_ids[int(d)], float(scores[d])) for d in _top(scores, min(n, int(mask.sum()))) if scores[d] > 0]
+        # Our own top-k (``top_positions``), not bm25s's.
+        return [(self.chunk_ids[int(d)], float(scores[d])) for d in top_positions(scores, min(n, int(mask.sum()))) if scores[d] > 0]
 
 
 class Retriever:
@@ -377,7 +376,7 @@ class Retriever:
     def _exact(lexical: LexicalIndex, vector: np.ndarray, depth: int, admitted: np.ndarray) -> list[str]:
         """The ``depth`` admitted chunks nearest ``vector``, each scored against its saved vector."""
         candidates = np.flatnonzero(admitted)
-        return [lexical.chunk_ids[int(candidates[i])] for i in _top(lexical.vectors[candidates] @ vector, depth)]
+        return [lexical.chunk_ids[int(candidates[i])] for i in top_positions(lexical.vectors[candidates] @ vector, depth)]
 
     def _published_days(self, lexical: LexicalIndex, chunk_ids: list[str], read: Reads) -> dict[str, float]:
         days = {cid: float(lexical.published_days[lexical.rows[cid]]) for cid in chunk_ids if cid in lexical.rows}
@@ -420,14 +419,6 @@ class Retriever:
             if len(passages) == k:
                 break
         return passages
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest scores, highest first."""
-    if n >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, n - 1)[:n]
-    return part[np.argsort(-scores[part], kind="stable")]
 
 
 def _events(meta: dict[str, Any], text: str) -> list[EventDate]:

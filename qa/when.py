@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.answer import confidence
 from qa.dates import format_day, month_first, precision_end
 from qa.events import COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
 from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
@@ -323,7 +324,7 @@ def event_answer(question: str, group: EventGroup, groups: list[EventGroup], max
         answer=format_day(group.day, group.precision, month_first(_date_words(record))),
         date=group.day.isoformat(),
         precision=group.precision,
-        confidence=_confidence(group.score),
+        confidence=confidence(group.score),
         citations=_fold_copies(citations)[:max_citations],
         message=message,
     )
@@ -383,7 +384,3 @@ TIMELINE_MARGIN = 0.15
 def _date_words(record: EventRecord) -> str:
     """How the quote writes the date (for "January 20" vs "20 January" in the answer)."""
     return record.quote[record.date_start - record.start : record.date_end - record.start] if record.date_start >= 0 else ""
-
-
-def _confidence(score: float) -> float:
-    return round(float(np.clip((score - 0.35) / 0.65 * 0.7 + 0.3, 0.0, 1.0)), 3)
