@@ -204,8 +204,7 @@ class Archive:
     def events(self) -> EventIndex:
         """The event index (``qa.events``) for the store as the lexical index last saw it: loaded if
         one was saved for that version, else built from the store and saved."""
-        self.retriever.lexical  # noqa: B018 -- refreshes the store version the retriever knows
-        version = self.retriever.version
+        version = self.retriever.version  # loads (or refreshes) the lexical index first
         if self._events is None or self._events[0] != version:
             folder = self.store.derived_folder
             index = EventIndex.load(folder, *version) if folder else None

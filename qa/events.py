@@ -26,6 +26,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +76,14 @@ class EventRecord:
     source: str
 
     @property
+    def date_text(self) -> str:
+        """The date as the quote writes it ("Saturday", "January 20"); empty when it is carried or counted."""
+        return self.quote[self.date_start - self.start : self.date_end - self.start] if self.date_start >= 0 else ""
+
+    @property
     def explicit(self) -> bool:
         """Whether the date is written with its day number ("January 20", "2024-01-20"), not as a weekday or "yesterday"."""
-        written = self.quote[self.date_start - self.start : self.date_end - self.start] if self.date_start >= 0 else ""
-        return any(c.isdigit() for c in written)
+        return has_day_number(self.date_text)
 
     def citation(self) -> Citation:
         return Citation(
@@ -264,7 +269,7 @@ class EventIndex:
         if published_until:
             admitted &= (self.published >= 0) & (self.published <= day_number(published_until))
         if day_since:
-            admitted &= self._ends() >= day_number(day_since)
+            admitted &= self.ends >= day_number(day_since)
         if day_until:
             admitted &= self.days <= day_number(day_until)
         if sources:
@@ -272,12 +277,15 @@ class EventIndex:
             admitted &= np.asarray([aid in wanted for aid in self.article_ids], dtype=bool)
         return admitted
 
-    def _ends(self) -> np.ndarray:
-        """The last day each record's date can mean (a month's last day, a year's 31 December)."""
-        ends = self.days.astype(np.int64).copy()
-        for code, extra in ((1, 6), (2, 30), (3, 364)):
-            ends[self.precisions == code] += extra
-        return ends
+    @cached_property
+    def ends(self) -> np.ndarray:
+        """The last day each record's date can mean, as ``qa.dates.precision_end`` counts it (a
+        week's seventh day, a month's last day, a year's 31 December); computed once per index."""
+        days = self.days.astype("datetime64[D]")
+        month_ends = (days.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+        year_ends = (days.astype("datetime64[Y]") + 1).astype("datetime64[D]") - 1
+        ends = np.select([self.precisions == 1, self.precisions == 2, self.precisions == 3], [days + 6, month_ends, year_ends], days)
+        return ends.astype(np.int64)
 
 
 # ---- building, article by article ------------------------------------------------------------
@@ -337,7 +345,7 @@ class _Builder:
             sentence_terms = " ".join(stem_terms(text[start:end]))
             seen: set[tuple[int, dt.date, str]] = set()
             # One record per day a sentence states: the one written with its day number, if any ("Saturday evening, January 20").
-            records.sort(key=lambda r: not any(c.isdigit() for c in text[r[5] : r[6]]) if r[5] >= 0 else True)
+            records.sort(key=lambda r: not (r[5] >= 0 and has_day_number(text[r[5] : r[6]])))
             for q_start, q_end, day, precision, how, d_start, d_end in records:
                 if (q_start, day, precision) in seen:
                     continue
@@ -391,6 +399,11 @@ class _Builder:
         index.vectors = vectors
         index.postings = _postings(index.contexts)
         return index
+
+
+def has_day_number(written: str) -> bool:
+    """Whether a written date carries its day number ("January 20") rather than a name ("Saturday")."""
+    return any(c.isdigit() for c in written)
 
 
 def _committed_chunks(store: ChromaStore) -> dict[str, list[tuple[int, int, str, str]]]:

@@ -321,7 +321,7 @@ def event_answer(question: str, group: EventGroup, groups: list[EventGroup], max
     message = f"{group.articles} article(s) report this day" + (f"; {others} other dated occurrence(s) found" if others else "")
     return Answer(
         question=question,
-        answer=format_day(group.day, group.precision, month_first(_date_words(record))),
+        answer=format_day(group.day, group.precision, month_first(record.date_text)),
         date=group.day.isoformat(),
         precision=group.precision,
         confidence=confidence(group.score),
@@ -379,8 +379,3 @@ def _fold_copies(citations: list[Citation]) -> list[Citation]:
 
 #: Groups this far below the best one are drawn on a timeline.
 TIMELINE_MARGIN = 0.15
-
-
-def _date_words(record: EventRecord) -> str:
-    """How the quote writes the date (for "January 20" vs "20 January" in the answer)."""
-    return record.quote[record.date_start - record.start : record.date_end - record.start] if record.date_start >= 0 else ""
