@@ -389,14 +389,7 @@ def compose_answer(
             others = sorted((s for s in sentences if s is not chosen), key=lambda s: -s.relevance)
             citations = [chosen.citation(event)] + [s.citation(e) for s, e in same_day]
             citations += [s.citation() for s in others if reports_event(s) and s.relevance >= MIN_RELEVANCE and not _cited(s, citations)]
-            return Answer(
-                question=question,
-                answer=format_day(event.date, event.precision, month_first(event.text)),
-                date=event.date.isoformat(),
-                precision=event.precision,
-                confidence=confidence(chosen.relevance),
-                citations=_dedupe(citations)[:max_citations],
-            )
+            return dated_answer(question, event.date, event.precision, event.text, chosen.relevance, _dedupe(citations)[:max_citations])
     ranked = sorted(sentences, key=lambda s: -s.relevance)
     if not ranked or ranked[0].relevance < MIN_RELEVANCE:
         return Answer(question=question, answer=None, message="Nothing in the archive answers this question.")
@@ -485,6 +478,21 @@ def _dedupe(citations: list[Citation]) -> list[Citation]:
             seen.add((citation.article_id, citation.start))
             kept.append(citation)
     return kept
+
+
+def dated_answer(
+    question: str, day: dt.date, precision: Precision, written: str, relevance: float, citations: list[Citation], message: str = ""
+) -> Answer:
+    """An answer that is a date: ``day`` at ``precision``, shown in the order its source writes it (``written``)."""
+    return Answer(
+        question=question,
+        answer=format_day(day, precision, month_first(written)),
+        date=day.isoformat(),
+        precision=precision,
+        confidence=confidence(relevance),
+        citations=citations,
+        message=message,
+    )
 
 
 def confidence(relevance: float) -> float:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer import confidence
-from qa.dates import format_day, month_first, precision_end
+from qa.answer import dated_answer
+from qa.dates import precision_end
 from qa.events import COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
 from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
 from qa.names import compatible_names, covered_terms, fold_word, stem_key, with_compounds
@@ -319,14 +319,8 @@ def event_answer(question: str, group: EventGroup, groups: list[EventGroup], max
             citations.append(member.record.citation())
     others = len(groups) - 1
     message = f"{group.articles} article(s) report this day" + (f"; {others} other dated occurrence(s) found" if others else "")
-    return Answer(
-        question=question,
-        answer=format_day(group.day, group.precision, month_first(record.date_text)),
-        date=group.day.isoformat(),
-        precision=group.precision,
-        confidence=confidence(group.score),
-        citations=_fold_copies(citations)[:max_citations],
-        message=message,
+    return dated_answer(
+        question, group.day, group.precision, record.date_text, group.score, _fold_copies(citations)[:max_citations], message
     )
 
 
