@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import datetime as dt
 import queue
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class IngestPipeline:
         self.chunker = Chunker(encoder.tokenizer, settings.chunk_tokens, settings.overlap_tokens)
         self.report = IngestReport()
         self._stop = threading.Event()
+        self._interrupted = threading.Event()
         self._failure: BaseException | None = None
 
     def run(self, records: Iterable[Article | IngestError], progress: Progress | None = None) -> IngestReport:
@@ -65,24 +67,54 @@ class IngestPipeline:
         writer = threading.Thread(target=self._guard, args=(self._write, encoded, progress), name="dateline-write", daemon=True)
         preparer.start()
         writer.start()
+        previous = self._catch_ctrl_c()
+        finished = False
         try:
-            while (item := prepared.get()) is not _DONE:
+            while not self._interrupted.is_set():
+                if (item := prepared.get()) is _DONE:
+                    finished = True
+                    break
                 assert isinstance(item, Batch)
                 self._encode(item)
-                encoded.put(item)
+                encoded.put(item)  # encoded whole, so written whole even if Ctrl-C came meanwhile
                 _release_free_memory()
-        except KeyboardInterrupt:
-            self.report.interrupted = True
-            self._stop.set()
-            _drain(prepared)
+        except KeyboardInterrupt:  # a second Ctrl-C, or one while the handler could not be installed
+            self._interrupted.set()
         finally:
             encoded.put(_DONE)
-            writer.join()  # batches already encoded are written whole, even after Ctrl-C
+            try:
+                writer.join()  # batches already encoded are written whole, even after Ctrl-C
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
             self._stop.set()
             _drain(prepared)
+        # Interrupted only if something was left unread: a Ctrl-C after the last batch stops nothing.
+        self.report.interrupted = self._interrupted.is_set() and not finished
         if self._failure is not None:
             raise self._failure
         return self.report
+
+    def _catch_ctrl_c(self) -> signal.Handlers | Callable[..., object] | int | None:
+        """The first Ctrl-C sets a flag the encoding loop checks between and after batches; the
+        second interrupts at once. A flag, not the KeyboardInterrupt Python raises: that one can land
+        inside a ``__del__`` run by the garbage collector, where Python prints and ignores it, and the
+        ingest would go on to the end. Only the main thread may install a handler; elsewhere (a
+        server's worker) the caller stops the pipeline with ``interrupt()``."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def on_sigint(signum: int, frame: object) -> None:
+            if self._interrupted.is_set():
+                raise KeyboardInterrupt
+            self.interrupt()
+
+        return signal.signal(signal.SIGINT, on_sigint)
+
+    def interrupt(self) -> None:
+        """Stop after the batch being written; everything written stays whole. Safe from any thread."""
+        self._interrupted.set()
+        self._stop.set()
 
     def _guard(self, stage: Callable[..., None], *args: object) -> None:
         try:

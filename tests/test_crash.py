@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -29,9 +30,10 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _start(batch: Path, index: Path) -> subprocess.Popen[str]:
+def _start(batch: Path, index: Path, **env: str) -> subprocess.Popen[str]:
     assert DATELINE
-    return subprocess.Popen([DATELINE, "ingest", str(batch), "--index", str(index), "--json"], stdout=subprocess.PIPE, text=True)
+    command = [DATELINE, "ingest", str(batch), "--index", str(index), "--json"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, **env})
 
 
 def _consistent(index: Path) -> None:
@@ -82,8 +84,9 @@ def _wait_for_first_batch(index: Path, process: subprocess.Popen[str], seconds: 
 @needs_shared(ARCHIVE)
 def test_ctrl_c_stops_cleanly_and_says_how_far(batch: Path, tmp_path: Path) -> None:
     index = tmp_path / "interrupted"
-    process = _start(batch, index)
-    _wait_for_first_batch(index, process)  # then Ctrl-C lands while later batches are being encoded
+    # Small batches: about twenty of them, so when the first is committed most of the work is left.
+    process = _start(batch, index, DATELINE_BATCH_CHUNKS="32")
+    _wait_for_first_batch(index, process)
     process.send_signal(signal.SIGINT)
     out, _ = process.communicate(timeout=120)
     assert process.returncode == 130
