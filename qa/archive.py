@@ -193,10 +193,12 @@ class Archive:
         filters = _event_filters(_filters(since, until, source, as_of), intent)
         groups = self.dated_events(query, intent, filters)
         if groups:
-            return event_timeline(query, groups)
-        passages = self._passages(query, filters, _recent_start(filters, intent), depth=ASK_DEPTH * 2)
-        sentences = self._scored_sentences(query, passages, intent, filters.last_day, dated=True)
-        return build_timeline(query, sentences, intent, filters.last_day)
+            timeline = event_timeline(query, groups)
+        else:
+            passages = self._passages(query, filters, _recent_start(filters, intent), depth=ASK_DEPTH * 2)
+            sentences = self._scored_sentences(query, passages, intent, filters.last_day, dated=True)
+            timeline = build_timeline(query, sentences, intent, filters.last_day)
+        return timeline.model_copy(update={"as_of": filters.as_of.isoformat() if filters.as_of else None})
 
     # ---- the event index -------------------------------------------------------------------
 

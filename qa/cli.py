@@ -127,10 +127,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "timeline":
         timeline = archive.timeline(args.text, **filters)
         lines = [
-            f"{e.date} ({e.precision})  {e.quote}\n      {len(e.citations)} source(s): {', '.join(c.title for c in e.citations)}"
+            f"{e.date} ({e.precision})  {e.quote}\n      {e.sources} source(s): {', '.join(c.title for c in e.citations)}"
             for e in timeline.events
         ]
-        _emit(args, {"events": [e.model_dump(mode="json") for e in timeline.events]}, "\n".join(lines) or "No dated events found.")
+        _emit(args, timeline.model_dump(mode="json", exclude={"query"}), "\n".join(lines) or "No dated events found.")
     return 0
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 Precision = Literal["day", "week", "month", "year"]
 
@@ -110,10 +110,20 @@ class TimelineEvent(BaseModel):
     score: float
     citations: list[Citation]
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sources(self) -> int:
+        """Distinct sources that report this event, syndicated copies included (an article without a
+        source name counts by its URL, else its id)."""
+        located = [*self.citations, *(copy for c in self.citations for copy in c.copies)]
+        return len({item.source or item.url or item.article_id for item in located})
+
 
 class Timeline(BaseModel):
     query: str
     events: list[TimelineEvent]
+    #: The day the timeline was drawn as of, when one was given: nothing published after it is used.
+    as_of: str | None = None
 
 
 class IngestError(BaseModel):

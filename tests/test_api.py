@@ -45,6 +45,11 @@ def test_search_timeline_article_stats_health(client: TestClient) -> None:
     assert dated and all(r["published"] >= "2024-01-01" and r["source"] == "Dateline Sample Wire" for r in dated)
     events = client.get("/v1/timeline", params={"q": "Ain al-Asad hit by ballistic missiles"}).json()["events"]
     assert "2024-01-20" in [e["date"] for e in events]
+    for event in events:  # distinct outlets among the citations and their syndicated copies
+        outlets = {c["source"] or c["url"] or c["article_id"] for c in event["citations"] for c in [c, *c["copies"]]}
+        assert event["sources"] == len(outlets) >= 1
+    as_of = client.get("/v1/timeline", params={"q": "Ain al-Asad hit by ballistic missiles", "as_of": "2023-06-01"}).json()
+    assert as_of["as_of"] == "2023-06-01" and all(e["date"] <= "2023-06-01" for e in as_of["events"])
     article = client.get(f"/v1/articles/{results[0]['article_id']}").json()
     assert article["text"][results[0]["start"] : results[0]["end"]] == results[0]["text"]
     assert client.get("/v1/articles/no-such-id").status_code == 404

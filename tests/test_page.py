@@ -40,7 +40,8 @@ PROBE = Article(
     url="javascript:window.__xss=3",
     text=(
         "The harbour festival opened with fireworks over the old port on May 3, 2024. "
-        '<script>window.__xss=2</script> Organisers said <img src=x onerror="window.__xss=4"> thousands came.'
+        '<script>window.__xss=2</script> Organisers said <img src=x onerror="window.__xss=4"> thousands came. '
+        'On May 5, 2024, the festival parade <svg onload="window.__xss=5"></svg> crossed the harbour bridge.'
     ),
 )
 
@@ -100,6 +101,13 @@ def test_question_gets_date_citations_and_article_context(browser, server: str) 
     full = first.locator(".full-text")
     full.wait_for()
     assert "Al Asad Air Base" in full.locator("mark").inner_text()
+    assert first.locator(".context").is_hidden()  # the article takes the passage's place, not repeated below it
+    # The day the text states and the day of publication are different things, shown differently.
+    assert first.locator(".stated-date time").get_attribute("datetime") == "2024-01-20"
+    assert first.locator(".published-date time").get_attribute("datetime").startswith("2024-01-2")
+    confidence = page.locator(".confidence").first
+    assert any(word in confidence.inner_text() for word in ("Strong", "Fair", "Weak"))
+    assert float(confidence.get_attribute("title").split()[1]) > 0
     assert first.locator("a.source-link").get_attribute("href").startswith("https://corpus.dateline.example/")
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / "chat-page.png"))
@@ -160,3 +168,130 @@ def test_page_asks_for_the_api_key_once(browser, page_archive: Archive) -> None:
         page.locator(".turn").nth(1).locator(".event-date").wait_for(timeout=60_000)
         assert page.locator("#key-form").is_hidden()
         page.close()
+
+
+def _api_timeline(page, server: str, question: str, **params: str) -> dict:  # type: ignore[no-untyped-def]
+    response = page.request.get(server + "/v1/timeline", params={"q": question, **params})
+    assert response.ok
+    return response.json()
+
+
+def _marks(page) -> list[dict]:  # type: ignore[no-untyped-def]
+    return page.locator(".timeline .mark").evaluate_all(
+        "marks => marks.map(m => ({date: m.dataset.date, sources: Number(m.dataset.sources), r: Number(m.getAttribute('r')),"
+        " answer: m.classList.contains('answer')}))"
+    )
+
+
+def test_when_answer_draws_the_timeline_the_api_gives(browser, server: str) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(server + "/")
+    page.get_by_label("Question").fill(HEADLINE)
+    page.keyboard.press("Enter")
+    page.locator(".timeline .mark").first.wait_for(timeout=60_000)
+    expected = _api_timeline(page, server, HEADLINE)
+    marks = _marks(page)
+    assert [m["date"] for m in marks] == [e["date"] for e in expected["events"]]
+    assert [m["sources"] for m in marks] == [e["sources"] for e in expected["events"]]
+    assert len(marks) >= 2, "both strikes on the base are on the time line"
+    # More sources, a larger mark; the answer's day is the highlighted one.
+    for a in marks:
+        for b in marks:
+            assert (a["r"] > b["r"]) == (a["sources"] > b["sources"])
+    answer_day = page.locator(".event-date").first.get_attribute("data-date")
+    assert [m["date"] for m in marks if m["answer"]] == [answer_day]
+    # Hovering a mark shows its day and quote; choosing it shows its citations.
+    first = page.locator(".timeline .mark").first
+    first.hover()
+    tip = page.locator(".timeline-tip")
+    assert tip.is_visible() and expected["events"][0]["quote"] in tip.inner_text()
+    first.click()
+    chosen = page.locator(".timeline-citations .card")
+    chosen.first.wait_for()
+    assert chosen.count() == len(expected["events"][0]["citations"])
+    assert chosen.first.locator("mark").inner_text() == expected["events"][0]["citations"][0]["quote"]
+    # Dragging across the axis zooms to that range: the marks outside it leave, "Show all" brings them back.
+    box = page.locator(".timeline-svg").bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + 40, steps=5)
+    page.mouse.up()
+    zoomed = [m["date"] for m in _marks(page)]
+    assert zoomed and len(zoomed) < len(marks) and zoomed[0] == marks[0]["date"]
+    page.get_by_role("button", name="Show all").click()
+    assert [m["date"] for m in _marks(page)] == [m["date"] for m in marks]
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "timeline.png"))
+    page.close()
+
+
+def test_timeline_mode_works_from_the_keyboard_alone(browser, server: str) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(server + "/")
+    question = "Ain al-Asad ballistic missiles"
+    page.keyboard.type(question)  # the question box has the focus when the page opens
+    page.keyboard.press("Tab")  # Ask
+    page.keyboard.press("Tab")  # the first mode, "Answer"
+    page.keyboard.press("ArrowRight")  # "Timeline"
+    assert page.evaluate("document.activeElement.value") == "timeline"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    page.locator(".timeline .mark").first.wait_for(timeout=60_000)
+    expected = [e["date"] for e in _api_timeline(page, server, question)["events"]]
+    assert [m["date"] for m in _marks(page)] == expected
+    assert page.locator(".timeline-turn .card").count() == 0  # nothing chosen yet
+    page.keyboard.press("Shift+Tab")  # from the question box back into the conversation: the last mark
+    focused = "document.activeElement.dataset ? document.activeElement.dataset.date : null"
+    assert page.evaluate(focused) == expected[-1]
+    assert page.locator(".timeline-tip").is_visible()
+    page.keyboard.press("Home")
+    assert page.evaluate(focused) == expected[0]
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(focused) == expected[1]
+    page.keyboard.press("Enter")
+    page.locator(".timeline-citations .card").first.wait_for()
+    assert page.locator(".timeline-citations .card .stated-date time").first.get_attribute("datetime") is not None
+    assert page.evaluate("document.activeElement.getAttribute('aria-pressed')") == "true"
+    # + zooms in around the focused mark, which keeps the focus; 0 shows everything again.
+    ticks_before = page.locator(".tick-label").all_inner_texts()
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    assert page.evaluate(focused) == expected[1]
+    assert page.locator(".tick-label").all_inner_texts() != ticks_before
+    assert len(_marks(page)) < len(expected)
+    page.keyboard.press("0")
+    assert [m["date"] for m in _marks(page)] == expected
+    page.close()
+
+
+def test_timeline_at_phone_width_with_as_of_line_and_inert_text(browser, server: str) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 375, "height": 740})
+    page.goto(server + "/")
+    page.get_by_label("Timeline").check()
+    page.locator("summary").click()
+    page.get_by_label("As of").fill("2024-06-01")
+    question = "When did the harbour festival parade cross the bridge?"
+    page.get_by_label("Question").fill(question)
+    page.get_by_role("button", name="Ask").click()
+    page.locator(".timeline .mark").first.wait_for(timeout=60_000)
+    expected = _api_timeline(page, server, question, as_of="2024-06-01")
+    assert [m["date"] for m in _marks(page)] == [e["date"] for e in expected["events"]]
+    assert page.locator(".timeline .as-of").get_attribute("data-date") == "2024-06-01"
+    parade = page.locator('.timeline .mark[data-date="2024-05-05"]')
+    parade.focus()
+    assert "<svg onload" in page.locator(".timeline-tip").inner_text()
+    page.keyboard.press("Enter")
+    page.locator(".timeline-citations .card").first.wait_for()
+    page.wait_for_timeout(300)  # give an injected handler the chance to run, were there one
+    assert page.evaluate("window.__xss") is None
+    holder = page.locator(".timeline-holder")
+    assert holder.locator("img, script, b, foreignObject").count() == 0
+    assert holder.locator("svg svg").count() == 0  # the quote's <svg> stayed text
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    OUTPUT.mkdir(exist_ok=True)
+    page.locator("summary").click()  # the time window folded away again, as a reader would
+    holder.scroll_into_view_if_needed()
+    parade.focus()
+    page.screenshot(path=str(OUTPUT / "timeline-phone.png"))
+    page.close()

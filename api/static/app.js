@@ -85,13 +85,36 @@ function highlighted(parts, className) {
   return block;
 }
 
+function timeEl(iso, text) {
+  const node = el("time", null, text);
+  node.dateTime = iso;
+  return node;
+}
+
+// Two different dates, shown differently: the day the text states (what the answer is about) as a
+// badge, and the day the article was published as plain metadata.
+function citationDates(citation) {
+  const meta = el("p", "meta");
+  meta.append(el("span", "source-name", citation.source || "unknown source"), document.createTextNode(" · "));
+  const published = el("span", "published-date");
+  if (citation.published) {
+    const day = citation.published.slice(0, 10);
+    published.append(document.createTextNode("Published "), timeEl(day, formatDay(day, "day")));
+  } else {
+    published.textContent = "Publication date unknown";
+  }
+  meta.append(published);
+  if (!citation.event_date) return [meta];
+  const stated = el("p", "stated-date");
+  stated.append(el("span", "stated-label", "Date in the text"), timeEl(citation.event_date, formatDay(citation.event_date, "day")));
+  return [stated, meta];
+}
+
 function citationCard(citation, passages, index) {
   const card = el("article", "card");
   card.setAttribute("aria-label", `Citation ${index + 1}`);
   card.append(el("h3", null, citation.title || citation.article_id));
-  const bits = [citation.source || "unknown source", citation.published ? `published ${citation.published}` : "publication date unknown"];
-  if (citation.event_date) bits.push(`states ${citation.event_date}`);
-  card.append(el("p", "meta", bits.join(" · ")));
+  card.append(...citationDates(citation));
   card.append(highlighted(contextFor(citation, passages), "context"));
   if (citation.copies && citation.copies.length) {
     const names = citation.copies.map((c) => `${c.source || c.title || c.article_id}${c.published ? ` (${c.published})` : ""}`);
@@ -114,20 +137,68 @@ function citationCard(citation, passages, index) {
 }
 
 async function showArticle(card, citation, button) {
+  const context = card.querySelector(".context");
   const existing = card.querySelector(".full-text");
-  if (existing) { existing.remove(); button.textContent = "Read in the article"; return; }
+  if (existing) {
+    existing.remove();
+    context.hidden = false;
+    button.textContent = "Read in the article";
+    return;
+  }
   const response = await fetch(`/v1/articles/${encodeURIComponent(citation.article_id)}`, { headers: headers() });
   if (!response.ok) { card.append(el("p", "message", `Could not load the article (${response.status}).`)); return; }
   const article = await response.json();
   const text = article.text;
   const full = highlighted([text.slice(0, citation.start), text.slice(citation.start, citation.end), text.slice(citation.end)], "full-text");
   full.tabIndex = 0;
-  card.append(full);
+  // The article, with the quote marked, takes the place of the passage: nothing is shown twice.
+  context.hidden = true;
+  context.after(full);
   button.textContent = "Hide the article";
   full.querySelector("mark").scrollIntoView({ block: "nearest" });
 }
 
-function renderAnswer(turn, answer, passages) {
+// The answer's confidence (0.3 to 1, from how well its sentence matches the question) in words.
+function confidenceWords(value) {
+  if (value >= 0.75) return "Strong match in the sources";
+  if (value >= 0.5) return "Fair match in the sources";
+  return "Weak match: check the sources";
+}
+
+function timelineQuery(question) {
+  const params = new URLSearchParams({ q: question });
+  for (const [id, field] of [["as-of", "as_of"], ["since", "since"], ["until", "until"]]) {
+    const value = document.getElementById(id).value;
+    if (value) params.set(field, value);
+  }
+  return params;
+}
+
+// Fetches GET /v1/timeline for the question and draws it at `anchor` (before it, or into it).
+async function showTimeline(turn, question, anchor, answerDay) {
+  const params = timelineQuery(question);
+  const response = await fetch(`/v1/timeline?${params}`, { headers: headers() });
+  if (!response.ok) {
+    const note = el("p", "message", `Could not draw the time line (${response.status}).`);
+    anchor ? turn.insertBefore(note, anchor) : turn.append(note);
+    return null;
+  }
+  const timeline = await response.json();
+  const holder = el("div", "timeline-holder");
+  anchor ? turn.insertBefore(holder, anchor) : turn.append(holder);
+  return window.DatelineTimeline.drawTimeline(holder, timeline, {
+    answerDay,
+    asOf: timeline.as_of,
+    formatDay,
+    showCitations: (event, panel) => {
+      const list = el("div", "citations");
+      event.citations.forEach((c, i) => list.append(citationCard(c, [], i)));
+      panel.append(list);
+    },
+  });
+}
+
+async function renderAnswer(turn, answer, passages, question) {
   turn.querySelector(".status").textContent = answer.citations.length ? `${answer.citations.length} citation(s)` : "";
   if (answer.date) {
     const date = el("div", "event-date", formatDay(answer.date, answer.precision));
@@ -138,10 +209,30 @@ function renderAnswer(turn, answer, passages) {
     turn.append(el("p", "answer-text", answer.answer));
   }
   if (answer.message) turn.append(el("p", "message", answer.message));
-  if (answer.answer) turn.append(el("p", "status", `confidence ${answer.confidence}`));
+  if (answer.answer) {
+    const confidence = el("p", "status confidence", confidenceWords(answer.confidence));
+    confidence.title = `confidence ${answer.confidence} on a scale from 0 to 1`;
+    turn.append(confidence);
+  }
   const list = el("div", "citations");
   answer.citations.forEach((c, i) => list.append(citationCard(c, passages, i)));
   turn.append(list);
+  // A dated answer is one event among others: show them on a time line above the citations.
+  if (answer.date) await showTimeline(turn, question, list, answer.date);
+}
+
+async function drawTimelineTurn(question) {
+  const turn = el("section", "turn timeline-turn");
+  turn.append(el("p", "question", question), el("p", "status", "Finding dated events…"));
+  conversation.append(turn);
+  const drawn = await showTimeline(turn, question, null, null);
+  turn.querySelector(".status").textContent = drawn ? "Choose an event on the time line to see its sources." : "";
+  turn.scrollIntoView({ block: "end" });
+}
+
+function mode() {
+  const chosen = document.querySelector('input[name="mode"]:checked');
+  return chosen ? chosen.value : "ask";
 }
 
 async function ask(question) {
@@ -163,16 +254,18 @@ async function ask(question) {
     turn.querySelector(".status").textContent = `Error ${response.status}: ${typeof problem.detail === "string" ? problem.detail : "bad request"}`;
     return;
   }
+  let answered = null;
   await readEvents(response, (kind, data) => {
     if (kind === "passage") {
       passages.push(data);
       turn.querySelector(".status").textContent = `Reading ${passages.length} passage(s)…`;
     } else if (kind === "answer") {
-      renderAnswer(turn, data, passages);
+      answered = renderAnswer(turn, data, passages, question);
     } else if (kind === "error") {
       turn.querySelector(".status").textContent = `Error: ${data.detail}`;
     }
   });
+  if (answered) await answered;
 }
 
 form.addEventListener("submit", async (event) => {
@@ -182,7 +275,15 @@ form.addEventListener("submit", async (event) => {
   const button = document.getElementById("ask-button");
   button.disabled = true;
   questionBox.value = "";
-  try { await ask(question); } finally { button.disabled = false; questionBox.focus(); }
+  try {
+    if (mode() === "timeline") await drawTimelineTurn(question);
+    else await ask(question);
+  } catch (error) {
+    conversation.append(el("p", "message", `Something went wrong: ${error.message}`));
+  } finally {
+    button.disabled = false;
+    questionBox.focus();
+  }
 });
 
 questionBox.addEventListener("keydown", (event) => {
