@@ -32,7 +32,7 @@ from qa.embed import Encoder, limit_blas_threads
 from qa.events import EventIndex
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
-from qa.models import Answer, Article, IngestError, IngestReport, Passage, Stats, Timeline
+from qa.models import Answer, Article, IngestError, IngestReport, Passage, PassedOver, Stats, Timeline
 from qa.pipeline import IngestPipeline, Progress
 from qa.retrieve import Filters, Retriever, collapse_copies
 from qa.settings import Settings
@@ -95,7 +95,7 @@ class Archive:
         """
         return self.ingest_records(self._records(sources), progress)
 
-    def ingest_records(self, records: Iterable[Article | IngestError], progress: Progress | None = None) -> IngestReport:
+    def ingest_records(self, records: Iterable[Article | IngestError | PassedOver], progress: Progress | None = None) -> IngestReport:
         """Index already-read records (``qa.ingest.read_records``); errors among them are reported as they are."""
         try:
             return IngestPipeline(self.store, self.encoder, self.settings).run(records, progress)
@@ -103,7 +103,7 @@ class Archive:
             self.retriever.invalidate()
 
     @staticmethod
-    def _records(sources: Iterable[str | Path | Article]) -> Iterator[Article | IngestError]:
+    def _records(sources: Iterable[str | Path | Article]) -> Iterator[Article | IngestError | PassedOver]:
         for source in sources:
             if isinstance(source, Article):
                 yield source

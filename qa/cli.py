@@ -30,8 +30,14 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print one JSON object")
         return sub
 
-    ingest = command("ingest", "index articles from files and folders")
-    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest = command("ingest", "index articles from files, folders, WARC files and feeds (files or URLs)")
+    ingest.add_argument("paths", nargs="+", help="files or folders; .warc/.warc.gz web archives; .rss/.atom/.xml feeds or feed URLs")
+    follow = command("follow", "keep the archive current from a list of feeds")
+    follow.add_argument("feeds", type=Path, help="a text file: one feed URL or file per line, # comments")
+    follow.add_argument("--every", default=None, help="poll again after this long (30s, 15m, 2h); default: one round, then exit")
+    follow.add_argument("--state", type=Path, default=None, help="where seen items are kept (default: FEEDS.state.json beside the list)")
+    follow.add_argument("--concurrency", type=int, default=4, help="pages fetched at a time")
+    follow.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for a page")
     for name, help_text in (
         ("ask", "answer a question with citations"),
         ("search", "find passages"),
@@ -92,7 +98,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.command == "ingest":
         for path in args.paths:
-            if not path.exists():
+            if not path.lower().startswith(("http://", "https://")) and not Path(path).exists():
                 raise DatelineError(f"{path}: no such file or folder")
         archive = Archive.open(settings=settings, create=True)
         report = archive.ingest(args.paths, progress=_progress_bar(args))
@@ -103,6 +109,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if indexed else 1
     if args.command == "eval":
         return _eval(args, settings)
+    if args.command == "follow":
+        return _follow(args, settings)
     archive = Archive.open(settings=settings, create=False)
     if args.command == "serve":
         import uvicorn
@@ -193,6 +201,27 @@ def _emit(args: argparse.Namespace, payload: BaseModel | dict[str, Any], text: s
         print(text)
 
 
+def _follow(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.archive import Archive
+    from qa.follow import FeedRound, Follower, parse_every, read_feed_list
+    from qa.web import Fetcher
+
+    feeds = read_feed_list(args.feeds)
+    every = parse_every(args.every) if args.every else None
+    state = args.state or args.feeds.with_name(args.feeds.name + ".state.json")
+    archive = Archive.open(settings=settings, create=True)
+    follower = Follower(archive, feeds, state, Fetcher(timeout=args.timeout, concurrency=args.concurrency))
+
+    def emit(result: FeedRound) -> None:  # one line per feed and round, as it happens
+        print(json.dumps(result.as_dict()) if args.json else result.line(), flush=True)
+
+    try:
+        finished = follower.run(every, emit)
+    except KeyboardInterrupt:
+        finished = False
+    return 0 if finished else 130
+
+
 def _emit_error(args: argparse.Namespace, message: str) -> None:
     if getattr(args, "json", False):
         print(json.dumps({"error": message}))
@@ -204,7 +233,9 @@ def _ingest_text(report: Any, location: str) -> str:
         f"{report.articles_added} added, {report.articles_updated} updated, {report.articles_skipped} unchanged; "
         f"{report.chunks} chunks written to {location}"
     ]
-    lines += [f"  error: {e.path}:{e.line if e.line is not None else '-'}: {e.reason}" for e in report.errors]
+    if report.passed_over:
+        lines.append("  not articles: " + ", ".join(f"{n} {reason}" for reason, n in sorted(report.passed_over.items())))
+    lines += [f"  error: {e.where()}: {e.reason}" for e in report.errors]
     if report.interrupted:
         lines.append("Interrupted: every batch written so far is complete; run the same command again to finish.")
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 Formats: JSON Lines (``.jsonl``, ``.jsonl.gz``, read streaming), JSON (an object or a list),
 Markdown with YAML front matter, plain text (title on the first line, a byline/date line near the
-top), and HTML (text and metadata by trafilatura). Folders are read recursively.
+top), HTML (text and metadata by trafilatura), and web archives and feeds (WARC, RSS, Atom: see
+``qa.web``). Folders are read recursively.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from urllib.parse import urlparse
 
 from qa.dates import parse_date
 from qa.errors import DatelineError, ReaderError
-from qa.models import Article, IngestError
+from qa.models import Article, IngestError, PassedOver
 
-ReadResult = Article | IngestError
+ReadResult = Article | IngestError | PassedOver
 
 #: Limits on one record: a title or URL this long, or a text this long, is not an article.
 MAX_FIELD_CHARS = 4_000
 MAX_TEXT_CHARS = 5_000_000
 
-_SUFFIXES = (".jsonl.gz", ".jsonl", ".ndjson", ".json", ".md", ".markdown", ".txt", ".html", ".htm")
+_WEB_SUFFIXES = (".warc", ".warc.gz", ".rss", ".atom", ".xml")  # read by qa.web
+_SUFFIXES = (".jsonl.gz", ".jsonl", ".ndjson", ".json", ".md", ".markdown", ".txt", ".html", ".htm", *_WEB_SUFFIXES)
 _BYLINE = re.compile(
     r"^\s*By\s+(?P<who>.+?)(?:[,|\s]+(?P<date>(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4}|\d{4}-\d\d-\d\d).*))?$"
 )
@@ -84,12 +86,18 @@ def build_article(record: dict[str, Any]) -> Article:
 
 
 def read_paths(paths: Iterable[str | Path]) -> Iterator[ReadResult]:
-    """Every article (or record error) under ``paths``, files in sorted order.
+    """Every article (or record error, or record passed over) under ``paths``, files in sorted
+    order; a feed may be given by its URL.
 
     >>> next(read_paths(["corpus"])).id  # doctest: +SKIP
     'al-asad-2020-01-08'
     """
     for path in paths:
+        if str(path).lower().startswith(("http://", "https://")):
+            from qa.web import read_feed
+
+            yield from read_feed(str(path))
+            continue
         path = Path(path)
         if not path.exists():
             raise ReaderError(f"{path}: no such file or folder")
@@ -105,6 +113,11 @@ def _readable_name(path: Path) -> bool:
 def read_file(path: Path) -> Iterator[ReadResult]:
     """Articles of one file; a file that cannot be read at all gives one ``IngestError``."""
     name = path.name.lower()
+    if name.endswith(_WEB_SUFFIXES):
+        from qa.web import read_web
+
+        yield from read_web([path])
+        return
     try:
         if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
             yield from _read_jsonl(path)
@@ -226,18 +239,31 @@ def _text_record(content: str) -> dict[str, Any]:
 
 
 def _html_record(content: str) -> dict[str, Any]:
+    record = extract_html(content)
+    if record is None:
+        raise DatelineError("no article text found in the HTML")
+    return record
+
+
+def extract_html(content: str | bytes, url: str = "", guess_dates: bool = True) -> dict[str, Any] | None:
+    """Title, text, publication date, authors, site name and canonical URL of a page (trafilatura);
+    None when the page holds no article text. Without ``guess_dates`` the date comes from the
+    page's metadata only, not from dates in its text (for a caller that knows a better one)."""
     import trafilatura
 
-    document = trafilatura.bare_extraction(content, with_metadata=True, include_comments=False)
+    dates = None if guess_dates else {"extensive_search": False, "original_date": True}
+    document = trafilatura.bare_extraction(
+        content, url=url or None, with_metadata=True, include_comments=False, date_extraction_params=dates
+    )
     if document is None or not getattr(document, "text", None):
-        raise DatelineError("no article text found in the HTML")
+        return None
     text = document.text
     title = document.title or ""
     if title and text.startswith(title + "\n"):
         text = text[len(title) + 1 :]  # trafilatura repeats the headline as the first line
     return {
         "title": title,
-        "url": document.url or "",
+        "url": document.url or url,
         "source": document.sitename or "",
         "published": document.date,
         "authors": [a.strip() for a in (document.author or "").split(";") if a.strip()],

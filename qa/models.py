@@ -127,9 +127,27 @@ class Timeline(BaseModel):
 
 
 class IngestError(BaseModel):
+    """A record that could not be read: its file and line (text formats) or byte offset (WARC)."""
+
     path: str
     line: int | None
     reason: str
+    offset: int | None = None
+
+    def where(self) -> str:
+        """``file:line``, ``file@offset`` or ``file``, as the error is reported."""
+        if self.line is not None:
+            return f"{self.path}:{self.line}"
+        return f"{self.path}@{self.offset}" if self.offset is not None else self.path
+
+
+class PassedOver(BaseModel):
+    """A record read whole that is no article, by design (a redirect, an image, a page without
+    article text): counted by reason, not an error."""
+
+    path: str
+    reason: str
+    offset: int | None = None
 
 
 class IngestReport(BaseModel):
@@ -138,6 +156,8 @@ class IngestReport(BaseModel):
     articles_skipped: int = 0
     chunks: int = 0
     errors: list[IngestError] = Field(default_factory=list)
+    #: Records that are not articles (WARC and feed input), counted by reason: ``{"redirect": 3}``.
+    passed_over: dict[str, int] = Field(default_factory=dict)
     interrupted: bool = False
 
 

@@ -27,7 +27,7 @@ from qa.chunk import Chunker
 from qa.dates import extract_event_dates
 from qa.embed import Encoder
 from qa.index import ChromaStore, ChunkRecord
-from qa.models import Article, IngestError, IngestReport
+from qa.models import Article, IngestError, IngestReport, PassedOver
 from qa.sentence_vectors import SentenceVectors
 from qa.settings import Settings
 
@@ -60,7 +60,7 @@ class IngestPipeline:
         self._interrupted = threading.Event()
         self._failure: BaseException | None = None
 
-    def run(self, records: Iterable[Article | IngestError], progress: Progress | None = None) -> IngestReport:
+    def run(self, records: Iterable[Article | IngestError | PassedOver], progress: Progress | None = None) -> IngestReport:
         prepared: queue.Queue[object] = queue.Queue(maxsize=2)
         encoded: queue.Queue[object] = queue.Queue(maxsize=2)
         preparer = threading.Thread(target=self._guard, args=(self._prepare, records, prepared), name="dateline-prepare", daemon=True)
@@ -127,7 +127,7 @@ class IngestPipeline:
 
     # ---- stage 1: read, skip unchanged, chunk, date ------------------------------------------
 
-    def _prepare(self, records: Iterable[Article | IngestError], out: queue.Queue[object]) -> None:
+    def _prepare(self, records: Iterable[Article | IngestError | PassedOver], out: queue.Queue[object]) -> None:
         seen: dict[str, str] = {}  # id -> content hash, for repeats of an id within this run
         group: dict[str, Article] = {}
         batch = Batch()
@@ -136,6 +136,9 @@ class IngestPipeline:
                 break
             if isinstance(record, IngestError):
                 self.report.errors.append(record)
+                continue
+            if isinstance(record, PassedOver):
+                self.report.passed_over[record.reason] = self.report.passed_over.get(record.reason, 0) + 1
                 continue
             if record.id in group:
                 batch = self._add_group(group, seen, batch, out)
