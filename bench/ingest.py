@@ -17,12 +17,23 @@ the same packaged model through HuggingFaceEmbedding) and reports ``vs_llamainde
 embedded per second, ours over theirs. The model reads at most 256 word pieces of a text, so
 LlamaIndex's 1,024-token nodes count only for what fits; word pieces are the unit for both.
 ``peak_rss_mb`` is read right after our ingest, before the other runs.
+
+    python bench/ingest.py --warc --articles 1000 [--warc-mb 1000] [--json]
+
+Web archives: writes a .warc.gz of the articles as news pages (navigation, related links and a
+footer around the article; with --warc-mb, repeated under new addresses up to that size), then
+times in one process: parsing it alone with FastWARC and with warcio (alternating, median of 3);
+``qa.web.read_warc`` turning it into articles (``warc_articles_per_s``, resident memory sampled as
+it reads: peak and growth per 1,000 records over the second half); and our encoder on the chunks
+of the first 100 of those articles (``encoder_articles_per_s``). ``extraction_vs_encoder`` is the
+ratio: reading must not be what an ingest waits for.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import html
 import itertools
 import json
 import resource
@@ -115,6 +126,127 @@ def pipeline_only(args: argparse.Namespace) -> int:
     return report_figures(f"ingest-pipeline-{args.articles}", result, args.json)
 
 
+def news_page(article: Article, number: int) -> bytes:
+    """An article as a news site serves it: metadata in the head, boilerplate around the text."""
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in article.text.split("\n") if p.strip())
+    related = "".join(f'<li><a href="/story/{number + k}">Related story {number + k}</a></li>' for k in range(1, 9))
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(article.title)}</title>"
+        f'<meta property="article:published_time" content="{article.published_day or ""}">'
+        f'<meta name="author" content="{html.escape(", ".join(article.authors))}">'
+        f'<link rel="canonical" href="{html.escape(article.url)}"><script>var analytics = {{"page": {number}}};</script></head>'
+        "<body><header><nav><a href='/'>Home</a> <a href='/news'>News</a> <a href='/sport'>Sport</a> <a href='/opinion'>Opinion</a></nav>"
+        f"</header><main><article><h1>{html.escape(article.title)}</h1>{paragraphs}</article>"
+        f"<aside><h2>More stories</h2><ul>{related}</ul></aside></main>"
+        "<footer><p>Contact us · Terms · Privacy · Cookie settings</p><p>All rights reserved.</p></footer></body></html>"
+    ).encode()
+
+
+def write_warc(articles: list[Article], path: Path, megabytes: float | None) -> int:
+    """The articles as HTTP responses in a .warc.gz, repeated under new URLs up to ``megabytes``; returns records written."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    written = 0
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for round_ in itertools.count():
+            for number, article in enumerate(articles):
+                url = article.url if round_ == 0 else f"{article.url}?copy={round_}"
+                headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+                body = news_page(article.model_copy(update={"url": url}), number)
+                writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers))
+                written += 1
+            if megabytes is None or out.tell() >= megabytes * 1e6:
+                return written
+
+
+def parse_rate(path: Path, reader: str) -> float:
+    """Records per second through one WARC library, reading every response's body and nothing more."""
+    started = time.perf_counter()
+    count = 0
+    with open(path, "rb") as stream:
+        if reader == "fastwarc":
+            from fastwarc.warc import ArchiveIterator as FastIterator
+
+            for record in FastIterator(stream, parse_http=False):
+                record.reader.read()
+                count += 1
+        else:
+            from warcio.archiveiterator import ArchiveIterator
+
+            for record in ArchiveIterator(stream):
+                record.content_stream().read()
+                count += 1
+    return count / (time.perf_counter() - started)
+
+
+def warc_figures(args: argparse.Namespace) -> int:
+    import statistics
+
+    from qa.models import IngestError, PassedOver
+    from qa.web import read_warc
+
+    articles = [a for a in itertools.islice(read_paths([args.source]), args.articles) if isinstance(a, Article)]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "crawl.warc.gz"
+        records = write_warc(articles, path, args.warc_mb)
+        rates: dict[str, list[float]] = {"fastwarc": [], "warcio": []}
+        for _ in range(3):
+            for reader in rates:
+                rates[reader].append(parse_rate(path, reader))
+        samples: list[tuple[int, float]] = []
+        extracted: list[Article] = []
+        kinds = {"articles": 0, "passed_over": 0, "errors": 0}
+        rss_before = rss_mb()
+        started = time.perf_counter()
+        for number, record in enumerate(read_warc(path), start=1):
+            if isinstance(record, Article):
+                kinds["articles"] += 1
+                if len(extracted) < 100:
+                    extracted.append(record)
+            else:
+                kinds["passed_over" if isinstance(record, PassedOver) else "errors"] += isinstance(record, (PassedOver, IngestError))
+            if number % 200 == 0:
+                samples.append((number, rss_mb()))
+        warc_seconds = time.perf_counter() - started
+        size_mb = path.stat().st_size / 1e6
+    archive_folder = tempfile.TemporaryDirectory()
+    archive = Archive.open(Path(archive_folder.name) / "index")
+    archive.encoder.encode(["warm-up"] * 8)
+    chunker = Chunker(archive.encoder.tokenizer, archive.settings.chunk_tokens, archive.settings.overlap_tokens)
+    texts = [chunk.text for article in extracted for chunk in chunker.chunk(article.text)]
+    started = time.perf_counter()
+    archive.encoder.encode_passages(texts)
+    encoder_seconds = time.perf_counter() - started
+    archive_folder.cleanup()
+    warc_rate = kinds["articles"] / warc_seconds
+    encoder_rate = len(extracted) / encoder_seconds
+    result = {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "warc_mb": round(size_mb, 1),
+        "warc_records": records,
+        **kinds,
+        "fastwarc_records_per_s": round(statistics.median(rates["fastwarc"]), 1),
+        "warcio_records_per_s": round(statistics.median(rates["warcio"]), 1),
+        "fastwarc_vs_warcio": round(statistics.median(rates["fastwarc"]) / statistics.median(rates["warcio"]), 2),
+        "warc_seconds": round(warc_seconds, 2),
+        "warc_articles_per_s": round(warc_rate, 1),
+        "encoder_chunks": len(texts),
+        "encoder_articles_per_s": round(encoder_rate, 2),
+        "encoder_precision": archive.encoder.precision,
+        "extraction_vs_encoder": round(warc_rate / encoder_rate, 1),
+        "rss_mb_before_reading": round(rss_before, 1),
+    }
+    if len(samples) >= 4:
+        (n0, r0), (n1, r1) = samples[len(samples) // 2], samples[-1]
+        result["rss_mb_peak_while_reading"] = round(max(r for _, r in samples), 1)
+        result["rss_growth_mb_per_1k_records"] = round((r1 - r0) / max(n1 - n0, 1) * 1000, 3)
+    return report_figures(f"ingest-warc-{args.articles}", result, args.json)
+
+
 def report_figures(name: str, result: dict, as_json: bool) -> int:
     save(name, result)
     for key, value in result.items():
@@ -132,12 +264,16 @@ def main() -> int:
     parser.add_argument(
         "--pipeline-only", action="store_true", help="stream the articles into our ingest only (no baselines): peak RSS as N grows"
     )
+    parser.add_argument("--warc", action="store_true", help="WARC reading and extraction beside the encoder (see above)")
+    parser.add_argument("--warc-mb", type=float, default=None, help="with --warc: repeat the articles until the WARC is this large")
     args = parser.parse_args()
     if not args.source.exists():
         print(f"needs {args.source} (../shared/data beside the project)", file=sys.stderr)
         return 2
     if args.pipeline_only:
         return pipeline_only(args)
+    if args.warc:
+        return warc_figures(args)
     articles = [a for a in itertools.islice(read_paths([args.source]), args.articles) if isinstance(a, Article)]
 
     with tempfile.TemporaryDirectory() as folder:

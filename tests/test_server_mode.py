@@ -106,3 +106,39 @@ def test_a_search_sees_what_another_process_ingested(chroma_url: str, tmp_path: 
     assert reader.retriever.lexical is not old
     assert reader.retriever.lexical.search("Quxville zeppelin", 3, Filters())[0][0].startswith("fair#")
     assert reader.search("zeppelin fair in Quxville", k=1)[0].article_id == "fair"
+
+
+def test_a_server_sees_what_follow_adds_from_a_feed(chroma_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa import Article
+    from tests.test_web import Site, page, rss
+
+    monkeypatch.setattr(retrieve, "FRESHNESS_SECONDS", 0.0)
+    index = tmp_path / "follow-tests"
+    reader = Archive.open(settings=Settings(index=index, chroma_url=chroma_url))
+    reader.ingest([CORPUS / "world"])
+    site = Site()
+    try:
+        regatta = Article(
+            id="regatta",
+            url=site.url + "/regatta.html",
+            title="Airship regatta in Quxburg",
+            published="2024-06-01",
+            text="Twelve airships raced over Quxburg harbour on Saturday in the town's first airship regatta. "
+            "Thousands watched from the quays as the winning crew crossed the line after two hours.",
+        )
+        site.routes["/regatta.html"] = (200, "text/html", page(regatta))
+        item = ("/regatta.html", regatta.title, "Sat, 01 Jun 2024 18:00:00 GMT", "")
+        site.routes["/feed.rss"] = (200, "application/rss+xml", rss(site, [item]))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(site.url + "/feed.rss\n")
+        followed = run("follow", str(feeds), "--index", str(index), "--chroma-url", chroma_url, "--json")  # another process
+        assert followed.returncode == 0, followed.stderr
+        assert json.loads(followed.stdout)["report"]["articles_added"] == 1
+    finally:
+        site.close()
+    deadline = time.monotonic() + 60
+    while "quxburg" not in reader.retriever.lexical.document_frequency and time.monotonic() < deadline:
+        reader.search("airship regatta", k=3)
+        time.sleep(0.2)  # polling what the other process wrote, with a deadline
+    found = reader.search("airship regatta over Quxburg harbour", k=1)
+    assert found and found[0].title == regatta.title and found[0].url == regatta.url
