@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -151,15 +152,24 @@ class Follower:
             yield record
 
     def run(self, every: float | None, emit: Callable[[FeedRound], None], stop: threading.Event | None = None) -> bool:
-        """Rounds until ``stop`` is set (once when ``every`` is None); False when Ctrl-C ended one."""
+        """Rounds until ``stop`` is set or Ctrl-C (once when ``every`` is None); False when stopped
+        before its end. Ctrl-C sets ``stop``, checked between feeds and while waiting, and an ingest
+        in progress stops after its batch in hand (``qa.pipeline``)."""
         stop = stop or threading.Event()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
         try:
-            while True:
+            while not stop.is_set():
                 for result in self.round():
                     emit(result)
-                    if result.report is not None and result.report.interrupted:
+                    if (result.report is not None and result.report.interrupted) or stop.is_set():
                         return False
-                if every is None or stop.wait(every):
+                if every is None:
                     return True
+                stop.wait(every)
+            return False
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             self.fetcher.close()

@@ -324,3 +324,30 @@ def test_deflate_and_gzip_bodies_are_undone() -> None:
     raw = zlib.compressobj(wbits=-15)
     assert _decode_body(raw.compress(body) + raw.flush(), {"content-encoding": "deflate"}) == body
     assert _decode_body(body, {"content-encoding": "gzip"}) == body  # stored already decoded
+
+
+def test_follow_every_polls_until_ctrl_c(site: Site, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    from tests.test_cli import DATELINE
+
+    items = serve_corpus(site, 2)
+    site.routes["/feed.rss"] = (200, "application/rss+xml", rss(site, items[:1]))
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text(site.url + "/feed.rss\n")
+    assert DATELINE
+    command = [DATELINE, "follow", str(feeds), "--every", "1s", "--index", str(tmp_path / "index"), "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())  # each round prints a line per feed: wait on those
+        assert first["new"] == 1 and first["report"]["articles_added"] == 1
+        site.routes["/feed.rss"] = (200, "application/rss+xml", rss(site, items))
+        while (line := json.loads(process.stdout.readline()))["new"] == 0:
+            pass  # rounds before the feed changed
+        assert line["new"] == 1 and line["report"]["articles_added"] == 1
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 130
+    finally:
+        process.kill()
