@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="write every question's result (answer, correct, recall rank) as JSONL here",
     )
+    agents = command("mcp", "serve the archive to agents over the Model Context Protocol (stdio, or --http)")
+    agents.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
+    agents.add_argument("--host", default="127.0.0.1", help="with --http: address to bind (default: this machine only)")
+    agents.add_argument("--port", type=int, default=8765, help="with --http: port (the endpoint is /mcp)")
     serve = command("serve", "serve the REST API and the chat page")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
@@ -111,6 +115,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _eval(args, settings)
     if args.command == "follow":
         return _follow(args, settings)
+    if args.command == "mcp":
+        from qa.archive import Archive
+        from qa.mcp_server import build_server
+
+        server = build_server(Archive.open(settings=settings, create=False))
+        if args.http:
+            server.run("streamable-http", host=args.host, port=args.port)
+        else:
+            server.run("stdio")
+        return 0
     archive = Archive.open(settings=settings, create=False)
     if args.command == "serve":
         import uvicorn
