@@ -21,6 +21,7 @@ from api.schemas import ArticleBatch, AskRequest, ErrorBody, Health, SearchResul
 from qa import Answer, Archive, Article, DatelineError, IndexNotFoundError, IngestReport, Passage, Settings, Stats, Timeline
 from qa.errors import BadDateError
 from qa.ingest import read_records
+from qa.llm import Token
 
 STATIC = Path(__file__).resolve().parent / "static"
 ERRORS = {400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}}
@@ -65,22 +66,24 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], responses=
 @router.post("/ask", response_model=Answer, summary="Answer a question with dated, verbatim citations")
 def ask(body: AskRequest, archive: ArchiveDep, settings: Annotated[Settings, Depends(get_settings)]) -> Answer:
     question = _query_text(settings, body.question, "question")
-    return archive.ask(question, as_of=body.as_of, since=body.since, until=body.until, source=body.sources, k=body.k)
+    return archive.ask(question, as_of=body.as_of, since=body.since, until=body.until, source=body.sources, k=body.k, reader=body.reader)
 
 
 @router.post(
     "/ask/stream",
-    summary="Answer as server-sent events: `passage` events, best first, then `answer`, then `done`",
+    summary="Answer as server-sent events: `passage` events, best first, `token` events (LLM reader), then `answer`, then `done`",
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 def ask_stream(body: AskRequest, archive: ArchiveDep, settings: Annotated[Settings, Depends(get_settings)]) -> StreamingResponse:
     question = _query_text(settings, body.question, "question")
-    steps = archive.ask_stream(question, as_of=body.as_of, since=body.since, until=body.until, source=body.sources, k=body.k)
+    steps = archive.ask_stream(
+        question, as_of=body.as_of, since=body.since, until=body.until, source=body.sources, k=body.k, reader=body.reader
+    )
 
     def events() -> Iterator[str]:
         try:
             for step in steps:
-                kind = "answer" if isinstance(step, Answer) else "passage"
+                kind = "answer" if isinstance(step, Answer) else "token" if isinstance(step, Token) else "passage"
                 yield f"event: {kind}\ndata: {step.model_dump_json()}\n\n"
         except DatelineError as exc:
             yield f"event: error\ndata: {json.dumps({'detail': str(exc)})}\n\n"
@@ -173,7 +176,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
 
     @app.get("/healthz", response_model=Health, summary="Liveness and index size")
     def healthz() -> Health:
-        return Health(status="ok", articles=archive.article_count())
+        return Health(status="ok", articles=archive.article_count(), llm=bool(settings.llm_url))
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,9 @@ class AskRequest(BaseModel):
     until: dt.date | None = Field(None, description="Only articles published on or before this day.")
     sources: list[str] | None = Field(None, description="Only these sources.")
     k: int = Field(5, ge=1, le=20, description="Citations to return at most.")
+    reader: Literal["extractive", "llm"] = Field(
+        "extractive", description="Who writes the answer: the extractive reader, or the configured LLM (its quotes verified)."
+    )
 
 
 class SearchResults(BaseModel):
@@ -32,6 +35,8 @@ class ArticleBatch(BaseModel):
 class Health(BaseModel):
     status: str
     articles: int
+    #: Whether an LLM reader is configured (``DATELINE_LLM_URL``): the page then offers it.
+    llm: bool = False
 
 
 class ErrorBody(BaseModel):

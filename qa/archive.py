@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import queue
 import sqlite3
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -29,9 +32,11 @@ from qa.answer import (
 )
 from qa.dates import parse_date
 from qa.embed import Encoder, limit_blas_threads
+from qa.errors import DatelineError
 from qa.events import EventIndex
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
+from qa.llm import LLMReader, Token, llm_answer
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, PassedOver, Stats, Timeline
 from qa.pipeline import IngestPipeline, Progress
 from qa.retrieve import Filters, Retriever, collapse_copies
@@ -40,6 +45,8 @@ from qa.spans import SpanExtractor
 from qa.when import EventGroup, choose, event_answer, event_timeline, group_events, score_records
 
 DateLike = dt.date | str | None
+#: Who writes the answer: the extractive reader (always there) or the configured LLM (``qa.llm``).
+Reader = Literal["extractive", "llm"]
 
 #: Event records considered per question, by meaning and by words each (see ``qa.events``).
 EVENT_CANDIDATES = 300
@@ -134,11 +141,19 @@ class Archive:
         until: DateLike = None,
         source: str | Iterable[str] | None = None,
         k: int = 5,
+        reader: Reader = "extractive",
     ) -> Answer:
-        """Answer ``question`` from the archive with verbatim citations (at most ``k``)."""
-        *_, answer = self.ask_stream(question, as_of=as_of, since=since, until=until, source=source, k=k)
+        """Answer ``question`` from the archive with verbatim citations (at most ``k``). ``reader="llm"``
+        has the configured LLM (``qa.llm``) write the answer from the same passages, its quotes verified."""
+        *_, answer = self.ask_stream(question, as_of=as_of, since=since, until=until, source=source, k=k, reader=reader)
         assert isinstance(answer, Answer)
         return answer
+
+    @property
+    def llm(self) -> LLMReader | None:
+        """The LLM reader the settings configure, or None."""
+        s = self.settings
+        return LLMReader(s.llm_url, s.llm_model, s.llm_api_key, s.llm_timeout) if s.llm_url else None
 
     def ask_stream(
         self,
@@ -149,8 +164,35 @@ class Archive:
         until: DateLike = None,
         source: str | Iterable[str] | None = None,
         k: int = 5,
+        reader: Reader = "extractive",
+    ) -> Iterator[Passage | Token | Answer]:
+        """``ask`` step by step: the passages read, best first, then (LLM reader) the reply's tokens as
+        they come, then the ``Answer`` last."""
+        if reader not in ("extractive", "llm"):
+            raise DatelineError(f"unknown reader {reader!r}: 'extractive' or 'llm'")
+        llm = self.llm if reader == "llm" else None
+        if reader == "llm" and llm is None:
+            raise DatelineError("no LLM is configured: set DATELINE_LLM_URL (and DATELINE_LLM_MODEL) to use reader 'llm'")
+        if llm is None:
+            yield from self._extractive_stream(question, as_of, since, until, source, k)
+            return
+        passages: list[Passage] = []
+        answer: Answer | None = None
+        for step in self._extractive_stream(question, as_of, since, until, source, k):
+            if isinstance(step, Answer):
+                answer = step
+            else:
+                passages.append(step)
+                yield step
+        assert answer is not None
+        events = self.timeline(question, as_of=as_of, since=since, until=until, source=source).events if answer.date else []
+        day = parse_date(as_of, field="as_of")
+        read = passages[:ASK_DEPTH]
+        yield from _streamed(lambda on_token: llm_answer(llm, plain_question(question), day, read, events, answer, on_token))
+
+    def _extractive_stream(
+        self, question: str, as_of: DateLike, since: DateLike, until: DateLike, source: str | Iterable[str] | None, k: int
     ) -> Iterator[Passage | Answer]:
-        """``ask`` step by step: the passages read, best first (``_by_sentences``), then the ``Answer`` last."""
         question = plain_question(question)
         intent = read_intent(question)
         filters = _event_filters(_filters(since, until, source, as_of), intent)
@@ -375,3 +417,24 @@ def _merge(recent: list[Passage], others: list[Passage], depth: int) -> list[Pas
     """The recent passages first, then the others, without repeats, ``depth`` in all."""
     seen = {p.chunk_id for p in recent}
     return collapse_copies(recent + [p for p in others if p.chunk_id not in seen])[:depth]
+
+
+def _streamed(work: Callable[[Callable[[str], None]], Answer]) -> Iterator[Token | Answer]:
+    """Runs ``work`` in a thread, yielding the tokens it reports as they come, then its answer."""
+    pieces: queue.Queue[str | None] = queue.Queue()
+    result: list[Answer] = []
+
+    def run() -> None:
+        try:
+            result.append(work(pieces.put))
+        finally:
+            pieces.put(None)
+
+    thread = threading.Thread(target=run, name="dateline-llm", daemon=True)
+    thread.start()
+    while (piece := pieces.get()) is not None:
+        yield Token(text=piece)
+    thread.join()
+    if not result:
+        raise DatelineError("the LLM reader failed; see the server log")
+    yield result[0]

@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--source", action="append", default=None, help="only this source (repeatable)")
         if name != "timeline":
             sub.add_argument("-k", type=int, default=5 if name == "ask" else 10, help="how many citations / results")
+        if name == "ask":
+            sub.add_argument(
+                "--reader", choices=["extractive", "llm"], default="extractive", help="llm: the LLM at DATELINE_LLM_URL writes the answer"
+            )
     command("stats", "count articles and chunks")
     evaluate = command("eval", "score answers on a question set (RealTime QA format, or when-questions with accept)")
     evaluate.add_argument(
@@ -139,7 +143,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     filters = {"as_of": args.as_of, "since": args.since, "until": args.until, "source": args.source}
     if args.command == "ask":
-        answer = archive.ask(args.text, k=args.k, **filters)
+        answer = archive.ask(args.text, k=args.k, reader=args.reader, **filters)
         _emit(args, answer, _answer_text(answer))
     elif args.command == "search":
         passages = archive.search(args.text, k=args.k, **filters)

@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     #: encoder, which runs next on the same cores, took twice as long (see ``qa.embed.limit_blas_threads``).
     blas_threads: int = 1
 
+    #: An OpenAI-compatible endpoint (base URL, e.g. ``http://localhost:11434/v1``) for the optional
+    #: LLM reader (``reader="llm"``); empty means the extractive reader only. See ``qa.llm``.
+    llm_url: str = ""
+    #: The model name the endpoint serves.
+    llm_model: str = ""
+    #: Sent as a bearer token when set.
+    llm_api_key: str = ""
+    #: Seconds to wait for the LLM's reply before answering extractively.
+    llm_timeout: float = 60.0
+
     #: When set, every ``/v1`` route of the web app requires it in the ``X-API-Key`` header.
     api_key: str = ""
     #: Largest request body the web app reads, in bytes.
