@@ -148,6 +148,10 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     app = FastAPI(title="Dateline", version="0.1.0", description="Answers over a news archive, dated by the event and cited verbatim.")
     app.state.archive = archive
     app.state.settings = settings
+    # The app's settings decide the LLM reader the archive answers with (reader="llm").
+    llm = {name: getattr(settings, name) for name in ("llm_url", "llm_model", "llm_api_key", "llm_timeout", "llm_max_tokens")}
+    if any(getattr(archive.settings, name) != value for name, value in llm.items()):
+        archive.settings = archive.settings.model_copy(update=llm)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]

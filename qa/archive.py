@@ -153,7 +153,7 @@ class Archive:
     def llm(self) -> LLMReader | None:
         """The LLM reader the settings configure, or None."""
         s = self.settings
-        return LLMReader(s.llm_url, s.llm_model, s.llm_api_key, s.llm_timeout) if s.llm_url else None
+        return LLMReader(s.llm_url, s.llm_model, s.llm_api_key, s.llm_timeout, s.llm_max_tokens) if s.llm_url else None
 
     def ask_stream(
         self,

@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--articles", type=Path, required=True, help="articles to ingest first (skipped when already indexed)")
     evaluate.add_argument("--baselines", type=Path, default=None, help="LLM predictions (default: baselines.jsonl beside them)")
     evaluate.add_argument("--no-as-of", action="store_true", help="ignore each question's as_of day")
+    evaluate.add_argument("--reader", choices=["extractive", "llm"], default="extractive", help="llm: answers by DATELINE_LLM_URL's model")
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N questions")
     evaluate.add_argument(
         "--results",
@@ -177,7 +178,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         return _eval_when(args, archive, questions)
     baselines_path = args.baselines or args.questions.with_name("baselines.jsonl")
     baselines = read_jsonl(baselines_path) if baselines_path.exists() else []
-    result = evaluate(archive, questions, baselines, use_as_of=not args.no_as_of, progress=_progress_bar(args))
+    result = evaluate(archive, questions, baselines, use_as_of=not args.no_as_of, progress=_progress_bar(args), reader=args.reader)
     if args.results:
         args.results.write_text("".join(r.model_dump_json() + "\n" for r in result.results))
     if args.json:
@@ -192,7 +193,9 @@ def _eval_when(args: argparse.Namespace, archive: Any, questions: list[dict[str,
     from qa.evaluate_when import evaluate_when, table
 
     timelines = read_jsonl(args.timelines) if args.timelines else None
-    report = evaluate_when(archive, questions, timelines, llamaindex=not args.no_llamaindex, progress=_progress_bar(args))
+    report = evaluate_when(
+        archive, questions, timelines, llamaindex=not args.no_llamaindex, progress=_progress_bar(args), reader=args.reader
+    )
     if args.results:
         args.results.write_text("".join(r.model_dump_json() + "\n" for r in report.results))
     if args.json:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from qa.archive import Archive
+from qa.archive import Archive, Reader
 from qa.errors import DatelineError
 from qa.models import Answer, Passage
 from qa.names import strip_accents
@@ -54,6 +54,8 @@ class QuestionResult(BaseModel):
     correct: bool
     recall_rank: int | None = Field(description="1-based rank of the first passage holding an accepted answer")
     ms: float
+    #: Who wrote the answer (with ``--reader llm``, "extractive" when the LLM's answer was set aside).
+    reader: str = "extractive"
 
 
 class BaselineRow(BaseModel):
@@ -75,6 +77,9 @@ class EvalReport(BaseModel):
     p95_ms: float
     as_of: bool
     baselines: list[BaselineRow]
+    #: The reader asked for, and the share of answers the LLM wrote with verified citations.
+    reader: str = "extractive"
+    llm_answered: float = 0.0
     results: list[QuestionResult] = Field(default_factory=list, exclude=True)
 
     model_config = {"populate_by_name": True}
@@ -126,6 +131,7 @@ def evaluate(
     *,
     use_as_of: bool = True,
     progress: Callable[[int], None] | None = None,
+    reader: Reader = "extractive",
 ) -> EvalReport:
     """Ask every question (with its ``as_of`` day unless ``use_as_of`` is off) and score the answers."""
     results: list[QuestionResult] = []
@@ -133,7 +139,7 @@ def evaluate(
     for row in questions:
         as_of = row.get("as_of") if use_as_of else None
         started = time.perf_counter()
-        steps = list(archive.ask_stream(row["question"], as_of=as_of, k=10))
+        steps = list(archive.ask_stream(row["question"], as_of=as_of, k=10, reader=reader))
         ms = (time.perf_counter() - started) * 1000
         answer = steps[-1]
         assert isinstance(answer, Answer)
@@ -151,11 +157,12 @@ def evaluate(
                 correct=matches(answer.answer, accepted),
                 recall_rank=rank,
                 ms=round(ms, 1),
+                reader=answer.reader,
             )
         )
         if progress:
             progress(1)
-    return _report(results, quotes.rate, baselines or [], use_as_of)
+    return _report(results, quotes.rate, baselines or [], use_as_of).model_copy(update={"reader": reader})
 
 
 def _report(results: list[QuestionResult], verbatim_rate: float, baselines: list[dict[str, Any]], use_as_of: bool) -> EvalReport:
@@ -194,6 +201,7 @@ def _report(results: list[QuestionResult], verbatim_rate: float, baselines: list
         as_of=use_as_of,
         baselines=table,
         results=results,
+        llm_answered=round(sum(r.reader == "llm" for r in results) / n, 3),
     )
 
 
@@ -209,5 +217,6 @@ def table(report: EvalReport) -> str:
     lines.append(
         f"answer_recall@1 {report.answer_recall_at_1:.3f} · @5 {report.answer_recall_at_5:.3f} · @10 {report.answer_recall_at_10:.3f} · "
         f"citation_verbatim_rate {report.citation_verbatim_rate:.4f} · p50 {report.p50_ms:.0f} ms · p95 {report.p95_ms:.0f} ms"
+        + (f" · reader llm, LLM-written answers {report.llm_answered:.3f}" if report.reader == "llm" else "")
     )
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from qa.archive import Archive
+from qa.archive import Archive, Reader
 from qa.dates import extract_event_dates
 from qa.evaluate import QuoteCheck, latency_percentiles
 from qa.models import Answer
@@ -42,6 +42,7 @@ class WhenResult(BaseModel):
     document_date: str | None
     llamaindex_date: str | None = None
     ms: float
+    reader: str = "extractive"
 
 
 class AnchorScore(BaseModel):
@@ -75,6 +76,9 @@ class WhenReport(BaseModel):
     p50_ms: float
     p95_ms: float
     anchors: dict[str, AnchorScore]
+    #: The reader asked for, and the share of answers the LLM wrote with verified citations.
+    reader: str = "extractive"
+    llm_answered: float = 0.0
     results: list[WhenResult] = Field(default_factory=list, exclude=True)
 
 
@@ -90,6 +94,7 @@ def evaluate_when(
     *,
     llamaindex: bool = True,
     progress: Callable[[int], None] | None = None,
+    reader: Reader = "extractive",
 ) -> WhenReport:
     """Ask every question as of its ``as_of`` day, draw every timeline, and score both."""
     top_node = _llamaindex_top_node(archive) if llamaindex else None
@@ -98,7 +103,7 @@ def evaluate_when(
     for row in questions:
         as_of = row.get("as_of")
         started = time.perf_counter()
-        answer = archive.ask(row["question"], as_of=as_of, k=5)
+        answer = archive.ask(row["question"], as_of=as_of, k=5, reader=reader)
         ms = (time.perf_counter() - started) * 1000
         quotes.add(answer)
         top = archive.search(row["question"], k=1, as_of=as_of)
@@ -119,6 +124,7 @@ def evaluate_when(
                 document_date=top[0].published[:10] if top and top[0].published else None,
                 llamaindex_date=top_node(row["question"], as_of) if top_node else None,
                 ms=round(ms, 1),
+                reader=answer.reader,
             )
         )
         if progress:
@@ -138,6 +144,8 @@ def evaluate_when(
         p50_ms=p50,
         p95_ms=p95,
         anchors=anchors,
+        reader=reader,
+        llm_answered=_share(results, lambda r: r.reader == "llm"),
         results=results,
     )
 
@@ -246,6 +254,7 @@ def table(report: WhenReport) -> str:
     lines.append(
         f"cited_day_rate {report.cited_day_rate:.3f} · citation_verbatim_rate {report.citation_verbatim_rate:.4f} · "
         f"p50 {report.p50_ms:.0f} ms · p95 {report.p95_ms:.0f} ms"
+        + (f" · reader llm, LLM-written answers {report.llm_answered:.3f}" if report.reader == "llm" else "")
     )
     if report.timeline:
         t = report.timeline

@@ -105,10 +105,11 @@ class LLMReader:
                 for response_format in formats:  # structured output where the server supports it
                     request = {**body, **({"response_format": response_format} if response_format else {})}
                     with client.stream("POST", endpoint, json=request, headers=headers) as response:
-                        if response.status_code in (400, 422) and response_format is not None:
-                            continue
                         if response.status_code != 200:
                             response.read()
+                            # A server that does not take this format says so (llama.cpp's Python server with a 500).
+                            if response_format is not None and (response.status_code in (400, 422) or "response_format" in response.text):
+                                continue
                             raise LLMFailure(f"the LLM endpoint answered HTTP {response.status_code}: {response.text[:200]}")
                         return _read_stream(response.iter_lines(), on_token)
         except httpx.TimeoutException:
@@ -251,6 +252,7 @@ def verified_answer(question: str, reply: dict[str, Any], passages: list[Passage
         confidence=fallback.confidence,
         citations=citations,
         message=_join("Answered by the LLM; every quote checked against its article.", message),
+        reader="llm",
     )
 
 

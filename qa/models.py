@@ -101,6 +101,8 @@ class Answer(BaseModel):
     confidence: float = 0.0
     citations: list[Citation] = Field(default_factory=list)
     message: str = ""
+    #: Who wrote the answer: the extractive reader, or the LLM (its quotes verified; ``qa.llm``).
+    reader: Literal["extractive", "llm"] = "extractive"
 
 
 class TimelineEvent(BaseModel):

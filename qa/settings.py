@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     llm_api_key: str = ""
     #: Seconds to wait for the LLM's reply before answering extractively.
     llm_timeout: float = 60.0
+    #: Longest reply the LLM may write, in tokens.
+    llm_max_tokens: int = 512
 
     #: When set, every ``/v1`` route of the web app requires it in the ``X-API-Key`` header.
     api_key: str = ""

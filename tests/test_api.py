@@ -55,7 +55,7 @@ def test_search_timeline_article_stats_health(client: TestClient) -> None:
     assert client.get("/v1/articles/no-such-id").status_code == 404
     stats = client.get("/v1/stats").json()
     assert stats["articles"] >= 30
-    assert client.get("/healthz").json() == {"status": "ok", "articles": stats["articles"]}
+    assert client.get("/healthz").json() == {"status": "ok", "articles": stats["articles"], "llm": False}
 
 
 def test_bad_requests_get_4xx_with_a_reason(client: TestClient) -> None:

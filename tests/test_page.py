@@ -295,3 +295,38 @@ def test_timeline_at_phone_width_with_as_of_line_and_inert_text(browser, server:
     parade.focus()
     page.screenshot(path=str(OUTPUT / "timeline-phone.png"))
     page.close()
+
+
+def test_llm_switch_only_with_an_llm_and_its_answer_checked(browser, page_archive: Archive, server: str) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.test_llm import Endpoint
+
+    plain = browser.new_page()
+    with plain.expect_response("**/healthz") as health:
+        plain.goto(server + "/")
+    assert health.value.json()["llm"] is False
+    plain.wait_for_function("() => document.readyState === 'complete'")
+    assert plain.locator("#reader-switch").is_hidden()
+    plain.close()
+    endpoint = Endpoint()
+    try:
+        quote = page_archive.ask(HEADLINE).citations[0].quote
+        endpoint.reply = json.dumps({"answer": "20 January 2024", "date": "2024-01-20", "citations": [{"passage": 1, "quote": quote}]})
+        for url in _serve(page_archive, llm_url=endpoint.url, llm_model="test-model"):
+            page = browser.new_page()
+            page.goto(url + "/")
+            switch = page.get_by_label("LLM reader (quotes checked)")
+            switch.wait_for()
+            switch.check()
+            page.get_by_label("Question").fill(HEADLINE)
+            page.keyboard.press("Enter")
+            page.locator(".event-date").first.wait_for(timeout=60_000)
+            assert page.locator(".llm-draft").count() == 0  # the draft gave way to the checked answer
+            turn = page.locator(".turn").first
+            assert "LLM" in turn.locator(".message").first.inner_text()
+            assert endpoint.requests and endpoint.requests[-1]["messages"][-1]["content"].startswith("Question: " + HEADLINE)
+            page.close()
+    finally:
+        endpoint.close()
+        page_archive.settings = page_archive.settings.model_copy(update={"llm_url": "", "llm_model": ""})  # as the other tests had it

@@ -34,6 +34,7 @@ function formatDay(iso, precision) {
 
 function requestBody(question) {
   const body = { question };
+  if (document.getElementById("use-llm").checked) body.reader = "llm";
   for (const [id, field] of [["as-of", "as_of"], ["since", "since"], ["until", "until"]]) {
     const value = document.getElementById(id).value;
     if (value) body[field] = value;
@@ -259,7 +260,19 @@ async function ask(question) {
     if (kind === "passage") {
       passages.push(data);
       turn.querySelector(".status").textContent = `Reading ${passages.length} passage(s)…`;
+    } else if (kind === "token") {
+      // The LLM's reply as it comes, unverified: replaced by the checked answer when it arrives.
+      let draft = turn.querySelector(".llm-draft");
+      if (!draft) {
+        draft = el("p", "llm-draft");
+        draft.setAttribute("aria-label", "LLM draft, not yet checked");
+        turn.append(draft);
+        turn.querySelector(".status").textContent = "The LLM is writing; its quotes are checked when it is done…";
+      }
+      draft.textContent += data.text;
     } else if (kind === "answer") {
+      const draft = turn.querySelector(".llm-draft");
+      if (draft) draft.remove();
       answered = renderAnswer(turn, data, passages, question);
     } else if (kind === "error") {
       turn.querySelector(".status").textContent = `Error: ${data.detail}`;
@@ -299,5 +312,10 @@ keyForm.addEventListener("submit", (event) => {
   keyForm.hidden = true;
   if (pendingRetry) { const retry = pendingRetry; pendingRetry = null; retry(); }
 });
+
+// The LLM reader is offered only when the server has one configured.
+fetch("/healthz").then((r) => (r.ok ? r.json() : {})).then((health) => {
+  if (health.llm) document.getElementById("reader-switch").hidden = false;
+}).catch(() => {});
 
 questionBox.focus();
