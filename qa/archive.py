@@ -171,10 +171,12 @@ class Archive:
         if reader not in ("extractive", "llm"):
             raise DatelineError(f"unknown reader {reader!r}: 'extractive' or 'llm'")
         llm = self.llm if reader == "llm" else None
-        if reader == "llm" and llm is None:
-            raise DatelineError("no LLM is configured: set DATELINE_LLM_URL (and DATELINE_LLM_MODEL) to use reader 'llm'")
         if llm is None:
-            yield from self._extractive_stream(question, as_of, since, until, source, k)
+            for step in self._extractive_stream(question, as_of, since, until, source, k):
+                if isinstance(step, Answer) and reader == "llm":
+                    note = "The LLM reader was asked for, but no LLM is configured (DATELINE_LLM_URL); this is the extractive answer."
+                    step = step.model_copy(update={"message": " ".join(m for m in (step.message, note) if m)})
+                yield step
             return
         passages: list[Passage] = []
         answer: Answer | None = None

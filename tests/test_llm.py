@@ -188,8 +188,9 @@ def test_failures_give_the_extractive_answer_and_say_why(corpus_archive: Archive
 
 def test_rest_reader_field_and_stream(corpus_archive: Archive, endpoint: Endpoint) -> None:
     without = TestClient(create_app(corpus_archive))
-    refused = without.post("/v1/ask", json={"question": HEADLINE, "reader": "llm"})
-    assert refused.status_code == 400 and "DATELINE_LLM_URL" in refused.json()["detail"]
+    unconfigured = without.post("/v1/ask", json={"question": HEADLINE, "reader": "llm"})
+    assert unconfigured.status_code == 200 and "DATELINE_LLM_URL" in unconfigured.json()["message"]
+    assert unconfigured.json()["reader"] == "extractive" and unconfigured.json()["date"] == "2024-01-20"
     assert without.get("/healthz").json()["llm"] is False
     with pytest.raises(DatelineError):
         corpus_archive.ask(HEADLINE, reader="oracle")  # type: ignore[arg-type]
