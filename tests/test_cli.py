@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,9 +15,9 @@ from tests.conftest import CORPUS, HEADLINE, ROOT
 DATELINE = shutil.which("dateline", path=str(ROOT / ".venv" / "bin")) or shutil.which("dateline")
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     assert DATELINE, "the dateline console script is not installed (pip install -e .)"
-    return subprocess.run([DATELINE, *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([DATELINE, *args], capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")
