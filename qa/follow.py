@@ -16,12 +16,12 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.errors import DatelineError
-from qa.models import IngestError, IngestReport
+from qa.models import Article, IngestError, IngestReport
 from qa.web import FeedItem, Fetcher, WebRecord, feed_items, item_records
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ class FeedRound:
     new: int
     report: IngestReport | None = None
     error: str | None = None
+    #: Titles of the articles the new items gave (the log shows the first few).
+    titles: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -84,6 +86,9 @@ class FeedRound:
             text += "; not articles: " + ", ".join(f"{n} {reason}" for reason, n in sorted(r.passed_over.items()))
         if r.errors:
             text += f"; {len(r.errors)} error(s), tried again next round"
+        if self.titles:
+            shown = "; ".join(f"“{t}”" for t in self.titles[:5])
+            text += f"\n    {shown}" + (f" and {len(self.titles) - 5} more" if len(self.titles) > 5 else "")
         return text
 
     def as_dict(self) -> dict[str, object]:
@@ -93,6 +98,7 @@ class FeedRound:
             "new": self.new,
             "error": self.error,
             "report": self.report.model_dump(mode="json") if self.report else None,
+            "titles": self.titles,
         }
 
 
@@ -136,19 +142,22 @@ class Follower:
                 yield FeedRound(feed, len(items), 0)
                 continue
             failed: set[str] = set()
-            report = self.archive.ingest_records(self._records(fresh, feed, failed))
+            titles: list[str] = []
+            report = self.archive.ingest_records(self._records(fresh, feed, failed, titles))
             if report.interrupted:
-                yield FeedRound(feed, len(items), len(fresh), report)
+                yield FeedRound(feed, len(items), len(fresh), report, titles=titles)
                 return  # nothing marked seen: the next round fetches these items again
             done = [item.key for item in fresh if item.key not in failed]
             self.seen[feed] = (self.seen.get(feed, []) + done)[-MAX_KEYS_PER_FEED:]
             self._save()
-            yield FeedRound(feed, len(items), len(fresh), report)
+            yield FeedRound(feed, len(items), len(fresh), report, titles=titles)
 
-    def _records(self, items: list[FeedItem], feed: str, failed: set[str]) -> Iterator[WebRecord]:
+    def _records(self, items: list[FeedItem], feed: str, failed: set[str], titles: list[str]) -> Iterator[WebRecord]:
         for item, record in item_records(items, self.fetcher, feed):
             if isinstance(record, IngestError):
                 failed.add(item.key)
+            elif isinstance(record, Article):
+                titles.append(record.title or record.url)
             yield record
 
     def run(self, every: float | None, emit: Callable[[FeedRound], None], stop: threading.Event | None = None) -> bool:

@@ -295,7 +295,7 @@ def test_follow_adds_only_new_items_and_survives_a_restart(site: Site, tmp_path:
     site.routes["/feed.rss"] = (200, "application/rss+xml", rss(site, items))
     second = run("follow", str(feeds), "--index", str(index))
     assert second.returncode == 0, second.stderr
-    assert "1 new of 4: 1 added" in second.stdout
+    assert "1 new of 4: 1 added" in second.stdout and f"“{IRAQ[3].title}”" in second.stdout  # it says what it added
     assert [p for p, _ in site.requests if p.startswith("/story/")] == [items[3][0]]
     assert json.loads(run("stats", "--index", str(index), "--json").stdout)["articles"] == 4
     # Lost state costs fetches, never duplicates: everything is fetched again and found unchanged.
