@@ -37,7 +37,7 @@ from qa.events import EventIndex
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
 from qa.llm import LLMReader, Token, llm_answer
-from qa.models import Answer, Article, IngestError, IngestReport, Passage, PassedOver, Stats, Timeline
+from qa.models import Answer, Article, IngestError, IngestReport, Passage, PassedOver, QuoteChecks, Stats, Timeline
 from qa.pipeline import IngestPipeline, Progress
 from qa.retrieve import Filters, Retriever, collapse_copies
 from qa.settings import Settings
@@ -175,7 +175,8 @@ class Archive:
             for step in self._extractive_stream(question, as_of, since, until, source, k):
                 if isinstance(step, Answer) and reader == "llm":
                     note = "The LLM reader was asked for, but no LLM is configured (DATELINE_LLM_URL); this is the extractive answer."
-                    step = step.model_copy(update={"message": " ".join(m for m in (step.message, note) if m)})
+                    message = " ".join(m for m in (step.message, note) if m)
+                    step = step.model_copy(update={"message": message, "quote_checks": QuoteChecks(fallback="not configured")})
                 yield step
             return
         passages: list[Passage] = []

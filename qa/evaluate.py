@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from qa.archive import Archive, Reader
 from qa.errors import DatelineError
-from qa.models import Answer, Passage
+from qa.models import Answer, Passage, QuoteChecks
 from qa.names import strip_accents
 
 RECALL_AT = (1, 5, 10)
@@ -56,6 +56,7 @@ class QuestionResult(BaseModel):
     ms: float
     #: Who wrote the answer (with ``--reader llm``, "extractive" when the LLM's answer was set aside).
     reader: str = "extractive"
+    quote_checks: QuoteChecks | None = None
 
 
 class BaselineRow(BaseModel):
@@ -80,6 +81,9 @@ class EvalReport(BaseModel):
     #: The reader asked for, and the share of answers the LLM wrote with verified citations.
     reader: str = "extractive"
     llm_answered: float = 0.0
+    #: With the LLM reader: its quotes over all answers (verbatim, repaired, dropped), and why answers fell back.
+    llm_quotes: QuoteChecks | None = None
+    llm_fallbacks: dict[str, int] = Field(default_factory=dict)
     results: list[QuestionResult] = Field(default_factory=list, exclude=True)
 
     model_config = {"populate_by_name": True}
@@ -158,11 +162,42 @@ def evaluate(
                 recall_rank=rank,
                 ms=round(ms, 1),
                 reader=answer.reader,
+                quote_checks=answer.quote_checks,
             )
         )
         if progress:
             progress(1)
-    return _report(results, quotes.rate, baselines or [], use_as_of).model_copy(update={"reader": reader})
+    quoted, fallbacks = llm_summary([r.quote_checks for r in results])
+    update = {"reader": reader, "llm_quotes": quoted, "llm_fallbacks": fallbacks}
+    return _report(results, quotes.rate, baselines or [], use_as_of).model_copy(update=update)
+
+
+def llm_line(answered: float, quotes: QuoteChecks | None, fallbacks: dict[str, int]) -> str:
+    """One line on the LLM reader: its share of answers, what became of its quotes, why it fell back."""
+    text = f"LLM-written answers {answered:.3f}"
+    if quotes:
+        text += f"; quotes {quotes.quoted}: {quotes.verbatim} verbatim, {quotes.repaired} repaired, {quotes.dropped} dropped"
+    if fallbacks:
+        text += "; fell back: " + ", ".join(f"{n} {why}" for why, n in sorted(fallbacks.items(), key=lambda kv: -kv[1]))
+    return text
+
+
+def llm_summary(checks: list[QuoteChecks | None]) -> tuple[QuoteChecks | None, dict[str, int]]:
+    """The LLM reader's quotes summed over answers, and how many answers fell back for each reason."""
+    seen = [c for c in checks if c is not None]
+    if not seen:
+        return None, {}
+    total = QuoteChecks(
+        quoted=sum(c.quoted for c in seen),
+        verbatim=sum(c.verbatim for c in seen),
+        repaired=sum(c.repaired for c in seen),
+        dropped=sum(c.dropped for c in seen),
+    )
+    fallbacks: dict[str, int] = {}
+    for c in seen:
+        if c.fallback:
+            fallbacks[c.fallback] = fallbacks.get(c.fallback, 0) + 1
+    return total, fallbacks
 
 
 def _report(results: list[QuestionResult], verbatim_rate: float, baselines: list[dict[str, Any]], use_as_of: bool) -> EvalReport:
@@ -217,6 +252,6 @@ def table(report: EvalReport) -> str:
     lines.append(
         f"answer_recall@1 {report.answer_recall_at_1:.3f} · @5 {report.answer_recall_at_5:.3f} · @10 {report.answer_recall_at_10:.3f} · "
         f"citation_verbatim_rate {report.citation_verbatim_rate:.4f} · p50 {report.p50_ms:.0f} ms · p95 {report.p95_ms:.0f} ms"
-        + (f" · reader llm, LLM-written answers {report.llm_answered:.3f}" if report.reader == "llm" else "")
+        + (f" · reader llm: {llm_line(report.llm_answered, report.llm_quotes, report.llm_fallbacks)}" if report.reader == "llm" else "")
     )
     return "\n".join(lines)

@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field
 
 from qa.archive import Archive, Reader
 from qa.dates import extract_event_dates
-from qa.evaluate import QuoteCheck, latency_percentiles
-from qa.models import Answer
+from qa.evaluate import QuoteCheck, latency_percentiles, llm_line, llm_summary
+from qa.models import Answer, QuoteChecks
 
 KINDS = ("single", "first", "last", "as_of")
 
@@ -43,6 +43,7 @@ class WhenResult(BaseModel):
     llamaindex_date: str | None = None
     ms: float
     reader: str = "extractive"
+    quote_checks: QuoteChecks | None = None
 
 
 class AnchorScore(BaseModel):
@@ -79,6 +80,8 @@ class WhenReport(BaseModel):
     #: The reader asked for, and the share of answers the LLM wrote with verified citations.
     reader: str = "extractive"
     llm_answered: float = 0.0
+    llm_quotes: QuoteChecks | None = None
+    llm_fallbacks: dict[str, int] = Field(default_factory=dict)
     results: list[WhenResult] = Field(default_factory=list, exclude=True)
 
 
@@ -125,6 +128,7 @@ def evaluate_when(
                 llamaindex_date=top_node(row["question"], as_of) if top_node else None,
                 ms=round(ms, 1),
                 reader=answer.reader,
+                quote_checks=answer.quote_checks,
             )
         )
         if progress:
@@ -134,6 +138,7 @@ def evaluate_when(
         anchors["llamaindex_top_node"] = _anchor(results, lambda r: r.llamaindex_date)
     p50, p95 = latency_percentiles([r.ms for r in results])
     answered = [r for r in results if r.date]
+    quoted, fallbacks = llm_summary([r.quote_checks for r in results])
     return WhenReport(
         questions=len(results),
         date_accuracy=_share(results, lambda r: r.correct),
@@ -146,6 +151,8 @@ def evaluate_when(
         anchors=anchors,
         reader=reader,
         llm_answered=_share(results, lambda r: r.reader == "llm"),
+        llm_quotes=quoted,
+        llm_fallbacks=fallbacks,
         results=results,
     )
 
@@ -254,7 +261,7 @@ def table(report: WhenReport) -> str:
     lines.append(
         f"cited_day_rate {report.cited_day_rate:.3f} · citation_verbatim_rate {report.citation_verbatim_rate:.4f} · "
         f"p50 {report.p50_ms:.0f} ms · p95 {report.p95_ms:.0f} ms"
-        + (f" · reader llm, LLM-written answers {report.llm_answered:.3f}" if report.reader == "llm" else "")
+        + (f" · reader llm: {llm_line(report.llm_answered, report.llm_quotes, report.llm_fallbacks)}" if report.reader == "llm" else "")
     )
     if report.timeline:
         t = report.timeline

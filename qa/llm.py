@@ -29,12 +29,14 @@ from pydantic import BaseModel
 
 from qa.chunk import split_sentences
 from qa.dates import extract_event_dates
-from qa.models import Answer, Citation, Passage, TimelineEvent
+from qa.models import Answer, Citation, Passage, QuoteChecks, TimelineEvent
 
 #: How alike a quote and a passage's sentence must be (difflib ratio on folded words) to stand for it.
 FUZZY_MATCH = 0.85
-#: Passage text shown to the LLM per passage, in characters.
-PASSAGE_CHARS = 1_500
+#: Passages the LLM reads (the best first), and characters of each: a prompt of about 2,500
+#: tokens, which a small local model reads in seconds and any 4k context holds.
+LLM_PASSAGES = 8
+PASSAGE_CHARS = 1_200
 REFUSAL = re.compile(
     r"^\W*(?:(?:i'?m|i am)\s+(?:sorry|unable|not able)|sorry\b|i\s+(?:cannot|can't|can ?not|won't|will not|am unable)|as an ai\b)",
     re.IGNORECASE,
@@ -75,7 +77,12 @@ class Token(BaseModel):
 
 
 class LLMFailure(Exception):
-    """Why the endpoint gave no usable reply; the message is shown to the user."""
+    """Why the endpoint gave no usable reply; the message is shown to the user, ``kind`` counted
+    (unreachable, timeout, http error, declined, empty, malformed)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -110,13 +117,13 @@ class LLMReader:
                             # A server that does not take this format says so (llama.cpp's Python server with a 500).
                             if response_format is not None and (response.status_code in (400, 422) or "response_format" in response.text):
                                 continue
-                            raise LLMFailure(f"the LLM endpoint answered HTTP {response.status_code}: {response.text[:200]}")
+                            raise LLMFailure(f"the LLM endpoint answered HTTP {response.status_code}: {response.text[:200]}", "http error")
                         return _read_stream(response.iter_lines(), on_token)
         except httpx.TimeoutException:
-            raise LLMFailure(f"the LLM endpoint gave no answer within {self.timeout:g} s") from None
+            raise LLMFailure(f"the LLM endpoint gave no answer within {self.timeout:g} s", "timeout") from None
         except httpx.HTTPError as exc:
-            raise LLMFailure(f"the LLM endpoint cannot be reached ({exc})") from None
-        raise LLMFailure("the LLM endpoint refused every request format")
+            raise LLMFailure(f"the LLM endpoint cannot be reached ({exc})", "unreachable") from None
+        raise LLMFailure("the LLM endpoint refused every request format", "http error")
 
 
 def _read_stream(lines: Iterator[str], on_token: Callable[[str], None] | None) -> str:
@@ -143,7 +150,7 @@ def _read_stream(lines: Iterator[str], on_token: Callable[[str], None] | None) -
         try:
             text = json.loads("\n".join(plain))["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError):
-            raise LLMFailure("the LLM endpoint's reply is not an OpenAI chat completion") from None
+            raise LLMFailure("the LLM endpoint's reply is not an OpenAI chat completion", "malformed") from None
         if on_token and text:
             on_token(text)
         return text
@@ -156,7 +163,7 @@ def messages_for(question: str, as_of: dt.date | None, passages: list[Passage], 
         lines.append("Dated events found in the archive (day: what a report says):")
         lines += [f"- {e.date}: {e.quote}" for e in events[:12]]
     lines.append("Passages:")
-    for number, passage in enumerate(passages, start=1):
+    for number, passage in enumerate(passages[:LLM_PASSAGES], start=1):
         lines.append(f"[{number}] {passage.source or 'unknown source'}, published {passage.published or 'unknown'}: {passage.title}")
         lines.append(passage.text[:PASSAGE_CHARS])
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
@@ -166,16 +173,16 @@ def parse_reply(text: str) -> dict[str, Any]:
     """The JSON object in a reply (a code fence or words around it are tolerated); raises ``LLMFailure``."""
     stripped = text.strip()
     if not stripped:
-        raise LLMFailure("the LLM gave an empty reply")
+        raise LLMFailure("the LLM gave an empty reply", "empty")
     if REFUSAL.match(stripped):
-        raise LLMFailure(f"the LLM declined: {stripped[:160]}")
+        raise LLMFailure(f"the LLM declined: {stripped[:160]}", "declined")
     start, end = stripped.find("{"), stripped.rfind("}")
     try:
         reply = json.loads(stripped[start : end + 1]) if start >= 0 < end else None
     except ValueError:
         reply = None
     if not isinstance(reply, dict) or not isinstance(reply.get("answer"), str):
-        raise LLMFailure(f"the LLM's reply is not the JSON asked for: {stripped[:160]}")
+        raise LLMFailure(f"the LLM's reply is not the JSON asked for: {stripped[:160]}", "malformed")
     return reply
 
 
@@ -186,12 +193,18 @@ def _fold(text: str) -> str:
 def locate(quote: str, passage: Passage) -> tuple[int, int] | None:
     """The quote's offsets in the article: verbatim in the passage, else the passage's sentence or
     pair of sentences most like it, if alike enough; None when neither."""
+    found = _locate(quote, passage)
+    return found[:2] if found else None
+
+
+def _locate(quote: str, passage: Passage) -> tuple[int, int, bool] | None:
+    """``locate`` and whether the quote was verbatim."""
     quote = quote.strip().strip("\"“”'")
     if not quote:
         return None
     at = passage.text.find(quote)
     if at >= 0:
-        return passage.start + at, passage.start + at + len(quote)
+        return passage.start + at, passage.start + at + len(quote), True
     spans = split_sentences(passage.text)
     windows = spans + [(a[0], b[1]) for a, b in itertools.pairwise(spans)]
     wanted = _fold(quote)
@@ -202,7 +215,7 @@ def locate(quote: str, passage: Passage) -> tuple[int, int] | None:
             best, best_ratio = (start, end), ratio
     if best is None or best_ratio < FUZZY_MATCH:
         return None
-    return passage.start + best[0], passage.start + best[1]
+    return passage.start + best[0], passage.start + best[1], False
 
 
 def verified_answer(question: str, reply: dict[str, Any], passages: list[Passage], fallback: Answer) -> Answer:
@@ -210,17 +223,20 @@ def verified_answer(question: str, reply: dict[str, Any], passages: list[Passage
     the extractive ``fallback`` (with a message) when no citation survives."""
     citations: list[Citation] = []
     stated: list[str] = []
+    checks = QuoteChecks()
     for item in reply.get("citations") or []:
-        if not isinstance(item, dict) or not isinstance(item.get("quote"), str):
-            continue
-        number = item.get("passage")
-        if not isinstance(number, int) or not 1 <= number <= len(passages):
+        checks.quoted += 1
+        number = item.get("passage") if isinstance(item, dict) else None
+        found = None
+        if isinstance(number, int) and 1 <= number <= min(len(passages), LLM_PASSAGES) and isinstance(item.get("quote"), str):
+            found = _locate(item["quote"], passages[number - 1])
+        if found is None:
+            checks.dropped += 1
             continue
         passage = passages[number - 1]
-        span = locate(item["quote"], passage)
-        if span is None:
-            continue
-        start, end = span
+        start, end, verbatim = found
+        checks.verbatim += verbatim
+        checks.repaired += not verbatim
         text = passage.text[start - passage.start : end - passage.start]
         published = dt.date.fromisoformat(passage.published[:10]) if passage.published else None
         days = [e for e in extract_event_dates(text, published) if e.precision == "day"]
@@ -232,7 +248,8 @@ def verified_answer(question: str, reply: dict[str, Any], passages: list[Passage
         stated += [e.date.isoformat() for e in days]
     if not citations:
         note = "The LLM's answer was set aside: none of its quotes was found in the sources. This is the extractive answer."
-        return fallback.model_copy(update={"message": _join(fallback.message, note)})
+        checks.fallback = "no verified quote"
+        return fallback.model_copy(update={"message": _join(fallback.message, note), "quote_checks": checks})
     date = reply.get("date") if isinstance(reply.get("date"), str) else None
     message = ""
     if date and date not in stated:
@@ -253,6 +270,7 @@ def verified_answer(question: str, reply: dict[str, Any], passages: list[Passage
         citations=citations,
         message=_join("Answered by the LLM; every quote checked against its article.", message),
         reader="llm",
+        quote_checks=checks,
     )
 
 
@@ -276,5 +294,6 @@ def llm_answer(
         reply = parse_reply(reader.chat(messages_for(question, as_of, passages, events), on_token))
     except LLMFailure as exc:
         note = f"LLM reader unavailable: {str(exc).rstrip('.')}. This is the extractive answer."
-        return fallback.model_copy(update={"message": _join(fallback.message, note)})
+        checks = QuoteChecks(fallback=exc.kind)
+        return fallback.model_copy(update={"message": _join(fallback.message, note), "quote_checks": checks})
     return verified_answer(question, reply, passages, fallback)

@@ -93,6 +93,20 @@ class Citation(Located):
     copies: list[Copy] = Field(default_factory=list)
 
 
+class QuoteChecks(BaseModel):
+    """What became of an LLM reader's quotes (``qa.llm``)."""
+
+    quoted: int = 0
+    #: Found word for word in their passage.
+    verbatim: int = 0
+    #: Not verbatim, replaced by the passage's sentence they nearly match.
+    repaired: int = 0
+    #: Found nowhere (or pointing at no passage): left out.
+    dropped: int = 0
+    #: Why the extractive answer was given instead, when it was.
+    fallback: str | None = None
+
+
 class Answer(BaseModel):
     question: str
     answer: str | None
@@ -103,6 +117,8 @@ class Answer(BaseModel):
     message: str = ""
     #: Who wrote the answer: the extractive reader, or the LLM (its quotes verified; ``qa.llm``).
     reader: Literal["extractive", "llm"] = "extractive"
+    #: With the LLM reader asked for: how its quotes were checked, and why it was not used if it was not.
+    quote_checks: QuoteChecks | None = None
 
 
 class TimelineEvent(BaseModel):

@@ -106,7 +106,9 @@ def test_exact_and_near_quotes_are_kept_at_their_offsets_made_up_ones_dropped(co
     article = corpus_archive.article(citation.article_id)
     assert article.text[citation.start : citation.end] == citation.quote
     assert citation.quote.strip(".") in sentence
-    assert "LLM" in answer.message
+    assert "LLM" in answer.message and answer.reader == "llm"
+    checks = answer.quote_checks
+    assert (checks.quoted, checks.verbatim, checks.repaired, checks.dropped, checks.fallback) == (4, 1, 1, 2, None)
     # A quote with a word changed, alone, is replaced by the sentence it stands for.
     near = verified_answer(HEADLINE, {"answer": "x", "citations": [{"passage": 1, "quote": altered}]}, passages, _fallback(corpus_archive))
     assert near.citations and article.text[near.citations[0].start : near.citations[0].end] == near.citations[0].quote
@@ -119,6 +121,7 @@ def test_no_verified_quote_gives_the_extractive_answer(corpus_archive: Archive, 
     answer = verified_answer(HEADLINE, reply, passages, fallback)
     assert answer.answer == fallback.answer and answer.date == fallback.date and answer.citations == fallback.citations
     assert "none of its quotes was found" in answer.message
+    assert answer.reader == "extractive" and answer.quote_checks.fallback == "no verified quote"
 
 
 def test_a_date_no_cited_sentence_states_is_corrected(corpus_archive: Archive, passages: list[Passage]) -> None:
@@ -172,10 +175,10 @@ def test_failures_give_the_extractive_answer_and_say_why(corpus_archive: Archive
     cases.append(("cannot be reached", _with_llm(corpus_archive, closed)))
     endpoint.reply = "I'm sorry, but I can't answer questions about military matters."
     cases.append(("declined", _with_llm(corpus_archive, endpoint.url)))
-    for expected, archive in cases:
+    for (expected, archive), kind in zip(cases, ["unreachable", "declined"], strict=True):
         answer = archive.ask(HEADLINE, reader="llm")
         assert answer.date == plain.date and answer.citations == plain.citations
-        assert expected in answer.message
+        assert expected in answer.message and answer.quote_checks.fallback == kind
     endpoint.reply = "<html>gateway error</html>"
     assert "not the JSON" in _with_llm(corpus_archive, endpoint.url).ask(HEADLINE, reader="llm").message
     endpoint.status = 500
