@@ -351,3 +351,13 @@ def test_follow_every_polls_until_ctrl_c(site: Site, tmp_path: Path) -> None:
         assert process.wait(60) == 130
     finally:
         process.kill()
+
+
+def test_dateline_ingest_takes_a_feed_url(site: Site, tmp_path: Path) -> None:
+    items = serve_corpus(site, 2)
+    site.routes["/feed.rss"] = (200, "application/rss+xml", rss(site, items))
+    result = run("ingest", site.url + "/feed.rss", "--index", str(tmp_path / "index"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["articles_added"] == 2
+    missing = run("ingest", site.url + "/nothing.rss", "--index", str(tmp_path / "index"), "--json")
+    assert missing.returncode == 1 and "HTTP 404" in json.loads(missing.stdout)["errors"][0]["reason"]
