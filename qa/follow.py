@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import os
 import re
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from qa.errors import DatelineError
 from qa.models import Article, IngestError, IngestReport
+from qa.pipeline import on_ctrl_c
 from qa.web import FeedItem, Fetcher, WebRecord, feed_items, item_records
 
 if TYPE_CHECKING:
@@ -165,20 +165,16 @@ class Follower:
         before its end. Ctrl-C sets ``stop``, checked between feeds and while waiting, and an ingest
         in progress stops after its batch in hand (``qa.pipeline``)."""
         stop = stop or threading.Event()
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
         try:
-            while not stop.is_set():
-                for result in self.round():
-                    emit(result)
-                    if (result.report is not None and result.report.interrupted) or stop.is_set():
-                        return False
-                if every is None:
-                    return True
-                stop.wait(every)
-            return False
+            with on_ctrl_c(stop.set):
+                while not stop.is_set():
+                    for result in self.round():
+                        emit(result)
+                        if (result.report is not None and result.report.interrupted) or stop.is_set():
+                            return False
+                    if every is None:
+                        return True
+                    stop.wait(every)
+                return False
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
             self.fetcher.close()

@@ -12,13 +12,14 @@ stopping at any moment leaves only complete articles visible.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import datetime as dt
 import queue
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,49 +68,36 @@ class IngestPipeline:
         writer = threading.Thread(target=self._guard, args=(self._write, encoded, progress), name="dateline-write", daemon=True)
         preparer.start()
         writer.start()
-        previous = self._catch_ctrl_c()
         finished = False
-        try:
-            while not self._interrupted.is_set():
-                if (item := prepared.get()) is _DONE:
-                    finished = True
-                    break
-                assert isinstance(item, Batch)
-                self._encode(item)
-                encoded.put(item)  # encoded whole, so written whole even if Ctrl-C came meanwhile
-                _release_free_memory()
-        except KeyboardInterrupt:  # a second Ctrl-C, or one while the handler could not be installed
-            self._interrupted.set()
-        finally:
-            encoded.put(_DONE)
+        with on_ctrl_c(self._on_ctrl_c):
             try:
-                writer.join()  # batches already encoded are written whole, even after Ctrl-C
+                while not self._interrupted.is_set():
+                    if (item := prepared.get()) is _DONE:
+                        finished = True
+                        break
+                    assert isinstance(item, Batch)
+                    self._encode(item)
+                    encoded.put(item)  # encoded whole, so written whole even if Ctrl-C came meanwhile
+                    _release_free_memory()
+            except KeyboardInterrupt:  # a second Ctrl-C, or one while the handler could not be installed
+                self._interrupted.set()
             finally:
-                if previous is not None:
-                    signal.signal(signal.SIGINT, previous)
-            self._stop.set()
-            _drain(prepared)
+                encoded.put(_DONE)
+                writer.join()  # batches already encoded are written whole, even after Ctrl-C
+                self._stop.set()
+                _drain(prepared)
         # Interrupted only if something was left unread: a Ctrl-C after the last batch stops nothing.
         self.report.interrupted = self._interrupted.is_set() and not finished
         if self._failure is not None:
             raise self._failure
         return self.report
 
-    def _catch_ctrl_c(self) -> signal.Handlers | Callable[..., object] | int | None:
+    def _on_ctrl_c(self) -> None:
         """The first Ctrl-C sets a flag the encoding loop checks between and after batches; the
-        second interrupts at once. A flag, not the KeyboardInterrupt Python raises: that one can land
-        inside a ``__del__`` run by the garbage collector, where Python prints and ignores it, and the
-        ingest would go on to the end. Only the main thread may install a handler; elsewhere (a
-        server's worker) the caller stops the pipeline with ``interrupt()``."""
-        if threading.current_thread() is not threading.main_thread():
-            return None
-
-        def on_sigint(signum: int, frame: object) -> None:
-            if self._interrupted.is_set():
-                raise KeyboardInterrupt
-            self.interrupt()
-
-        return signal.signal(signal.SIGINT, on_sigint)
+        second interrupts at once."""
+        if self._interrupted.is_set():
+            raise KeyboardInterrupt
+        self.interrupt()
 
     def interrupt(self) -> None:
         """Stop after the batch being written; everything written stays whole. Safe from any thread."""
@@ -217,6 +205,24 @@ class IngestPipeline:
             report.articles_skipped += item.skipped
             if progress:
                 progress(len(item.articles) + item.skipped)
+
+
+@contextlib.contextmanager
+def on_ctrl_c(handler: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C calls ``handler`` (which may raise ``KeyboardInterrupt`` itself) while in the block.
+
+    A handler, not the KeyboardInterrupt Python raises: that one can land inside a ``__del__`` run
+    by the garbage collector, where Python prints and ignores it, and the work would go on to the
+    end. Only the main thread may install one; elsewhere (a server's worker) nothing is installed
+    and the caller stops the work its own way (``IngestPipeline.interrupt``)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: handler())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _find_malloc_trim() -> Callable[[int], int] | None:
