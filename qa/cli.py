@@ -106,8 +106,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from qa.archive import Archive
 
     if args.command == "ingest":
+        from qa.ingest import is_url
+
         for path in args.paths:
-            if not path.lower().startswith(("http://", "https://")) and not Path(path).exists():
+            if not is_url(path) and not Path(path).exists():
                 raise DatelineError(f"{path}: no such file or folder")
         archive = Archive.open(settings=settings, create=True)
         report = archive.ingest(args.paths, progress=_progress_bar(args))

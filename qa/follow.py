@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.errors import DatelineError
+from qa.ingest import is_url
 from qa.models import Article, IngestError, IngestReport
 from qa.pipeline import on_ctrl_c
 from qa.web import FeedItem, Fetcher, WebRecord, feed_items, item_records
@@ -43,7 +44,7 @@ def read_feed_list(path: Path) -> list[str]:
         entry = re.sub(r"(^|\s)#.*$", "", line).strip()  # a comment; a URL's own #fragment stays
         if not entry:
             continue
-        if not entry.lower().startswith(("http://", "https://")):
+        if not is_url(entry):
             entry = str((path.parent / entry).resolve())
         feeds.append(entry)
     if not feeds:

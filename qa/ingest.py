@@ -27,8 +27,10 @@ ReadResult = Article | IngestError | PassedOver
 MAX_FIELD_CHARS = 4_000
 MAX_TEXT_CHARS = 5_000_000
 
-_WEB_SUFFIXES = (".warc", ".warc.gz", ".rss", ".atom", ".xml")  # read by qa.web
-_SUFFIXES = (".jsonl.gz", ".jsonl", ".ndjson", ".json", ".md", ".markdown", ".txt", ".html", ".htm", *_WEB_SUFFIXES)
+#: Web archives and feeds, read by ``qa.web``.
+WARC_SUFFIXES = (".warc", ".warc.gz")
+FEED_SUFFIXES = (".rss", ".atom", ".xml")
+_SUFFIXES = (".jsonl.gz", ".jsonl", ".ndjson", ".json", ".md", ".markdown", ".txt", ".html", ".htm", *WARC_SUFFIXES, *FEED_SUFFIXES)
 _BYLINE = re.compile(
     r"^\s*By\s+(?P<who>.+?)(?:[,|\s]+(?P<date>(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4}|\d{4}-\d\d-\d\d).*))?$"
 )
@@ -43,6 +45,11 @@ def article_id(given: object, url: str, text: str) -> str:
         return str(given)
     basis = url or text
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def is_url(source: str | Path) -> bool:
+    """Whether a source is given by an http(s) URL (a feed) rather than a path."""
+    return str(source).lower().startswith(("http://", "https://"))
 
 
 def source_of(url: str) -> str:
@@ -93,7 +100,7 @@ def read_paths(paths: Iterable[str | Path]) -> Iterator[ReadResult]:
     'al-asad-2020-01-08'
     """
     for path in paths:
-        if str(path).lower().startswith(("http://", "https://")):
+        if is_url(path):
             from qa.web import read_feed
 
             yield from read_feed(str(path))
@@ -113,7 +120,7 @@ def _readable_name(path: Path) -> bool:
 def read_file(path: Path) -> Iterator[ReadResult]:
     """Articles of one file; a file that cannot be read at all gives one ``IngestError``."""
     name = path.name.lower()
-    if name.endswith(_WEB_SUFFIXES):
+    if name.endswith(WARC_SUFFIXES + FEED_SUFFIXES):
         from qa.web import read_web
 
         yield from read_web([path])

@@ -28,13 +28,11 @@ from urllib.parse import urljoin, urlparse
 from urllib.robotparser import RobotFileParser
 
 from qa.errors import DatelineError
-from qa.ingest import build_article, extract_html
+from qa.ingest import WARC_SUFFIXES, build_article, extract_html, is_url
 from qa.models import Article, IngestError, PassedOver
 
 WebRecord = Article | IngestError | PassedOver
 
-WARC_SUFFIXES = (".warc", ".warc.gz")
-FEED_SUFFIXES = (".rss", ".atom", ".xml")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 #: A record's block larger than this is passed over unread: no news page is this large.
 MAX_RECORD_BYTES = 20_000_000
@@ -324,10 +322,6 @@ class FeedItem:
     published: str | None
     authors: list[str]
     content: str
-
-
-def is_url(source: str | Path) -> bool:
-    return str(source).lower().startswith(("http://", "https://"))
 
 
 def feed_items(source: str | Path, fetcher: Fetcher) -> list[FeedItem]:
