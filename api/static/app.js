@@ -32,13 +32,19 @@ function formatDay(iso, precision) {
   return precision === "week" ? `week of ${day}` : day;
 }
 
-function requestBody(question) {
-  const body = { question };
-  if (document.getElementById("use-llm").checked) body.reader = "llm";
+// The time window's days the form holds, by the API's field names ({} when none are set).
+function windowFields() {
+  const fields = {};
   for (const [id, field] of [["as-of", "as_of"], ["since", "since"], ["until", "until"]]) {
     const value = document.getElementById(id).value;
-    if (value) body[field] = value;
+    if (value) fields[field] = value;
   }
+  return fields;
+}
+
+function requestBody(question) {
+  const body = { question, ...windowFields() };
+  if (document.getElementById("use-llm").checked) body.reader = "llm";
   return body;
 }
 
@@ -167,12 +173,7 @@ function confidenceWords(value) {
 }
 
 function timelineQuery(question) {
-  const params = new URLSearchParams({ q: question });
-  for (const [id, field] of [["as-of", "as_of"], ["since", "since"], ["until", "until"]]) {
-    const value = document.getElementById(id).value;
-    if (value) params.set(field, value);
-  }
-  return params;
+  return new URLSearchParams({ q: question, ...windowFields() });
 }
 
 // Fetches GET /v1/timeline for the question and draws it at `anchor` (before it, or into it).

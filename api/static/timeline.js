@@ -24,10 +24,6 @@ function dayNumber(iso) {
   return Date.UTC(y, m - 1, d) / DAY_MS;
 }
 
-function isoOf(day) {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
-}
-
 function markRadius(sources) {
   return Math.min(6 + 3 * Math.sqrt(Math.max(sources, 1) - 1), 16);
 }
@@ -317,8 +313,7 @@ function drawTimeline(container, timeline, options) {
     new ResizeObserver(() => { const w = width(); if (w !== lastWidth) { lastWidth = w; render(); } }).observe(plot);
   }
   render();
-  const answerIndex = answerDay ? events.findIndex((e) => e.date === answerDay) : -1;
-  return { figure, choose, answerIndex };
+  return { figure, choose };
 }
 
-window.DatelineTimeline = { drawTimeline, ticks, dayNumber, isoOf };
+window.DatelineTimeline = { drawTimeline };
