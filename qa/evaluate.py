@@ -167,9 +167,7 @@ def evaluate(
         )
         if progress:
             progress(1)
-    quoted, fallbacks = llm_summary([r.quote_checks for r in results])
-    update = {"reader": reader, "llm_quotes": quoted, "llm_fallbacks": fallbacks}
-    return _report(results, quotes.rate, baselines or [], use_as_of).model_copy(update=update)
+    return _report(results, quotes.rate, baselines or [], use_as_of, reader)
 
 
 def llm_line(answered: float, quotes: QuoteChecks | None, fallbacks: dict[str, int]) -> str:
@@ -200,8 +198,11 @@ def llm_summary(checks: list[QuoteChecks | None]) -> tuple[QuoteChecks | None, d
     return total, fallbacks
 
 
-def _report(results: list[QuestionResult], verbatim_rate: float, baselines: list[dict[str, Any]], use_as_of: bool) -> EvalReport:
+def _report(
+    results: list[QuestionResult], verbatim_rate: float, baselines: list[dict[str, Any]], use_as_of: bool, reader: Reader
+) -> EvalReport:
     n = max(len(results), 1)
+    quoted, fallbacks = llm_summary([r.quote_checks for r in results])
     p50, p95 = latency_percentiles([r.ms for r in results])
     recall = {k: sum(1 for r in results if r.recall_rank and r.recall_rank <= k) / n for k in RECALL_AT}
     by_id = {r.id: r for r in results}
@@ -236,7 +237,10 @@ def _report(results: list[QuestionResult], verbatim_rate: float, baselines: list
         as_of=use_as_of,
         baselines=table,
         results=results,
+        reader=reader,
         llm_answered=round(sum(r.reader == "llm" for r in results) / n, 3),
+        llm_quotes=quoted,
+        llm_fallbacks=fallbacks,
     )
 
 

@@ -187,7 +187,7 @@ def _decode_body(body: bytes, headers: dict[str, str]) -> bytes:
                 import brotli
 
                 body = brotli.decompress(body)
-        except (zlib.error, Exception) as exc:  # brotli raises its own error type
+        except Exception as exc:  # zlib.error, brotli.error, or a body that is not what the header says
             raise DatelineError(f"cannot undo the page's {coding} encoding: {exc}") from None
     return body
 
