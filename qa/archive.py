@@ -36,7 +36,7 @@ from qa.errors import DatelineError
 from qa.events import EventIndex
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
-from qa.llm import LLMReader, Token, llm_answer
+from qa.llm import LLMReader, Token, extractive_instead, llm_answer
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, PassedOver, QuoteChecks, Stats, Timeline
 from qa.pipeline import IngestPipeline, Progress
 from qa.retrieve import Filters, Retriever, collapse_copies
@@ -175,8 +175,7 @@ class Archive:
             for step in self._extractive_stream(question, as_of, since, until, source, k):
                 if isinstance(step, Answer) and reader == "llm":
                     note = "The LLM reader was asked for, but no LLM is configured (DATELINE_LLM_URL); this is the extractive answer."
-                    message = " ".join(m for m in (step.message, note) if m)
-                    step = step.model_copy(update={"message": message, "quote_checks": QuoteChecks(fallback="not configured")})
+                    step = extractive_instead(step, note, QuoteChecks(fallback="not configured"))
                 yield step
             return
         passages: list[Passage] = []

@@ -249,7 +249,7 @@ def verified_answer(question: str, reply: dict[str, Any], passages: list[Passage
     if not citations:
         note = "The LLM's answer was set aside: none of its quotes was found in the sources. This is the extractive answer."
         checks.fallback = "no verified quote"
-        return fallback.model_copy(update={"message": _join(fallback.message, note), "quote_checks": checks})
+        return extractive_instead(fallback, note, checks)
     date = reply.get("date") if isinstance(reply.get("date"), str) else None
     message = ""
     if date and date not in stated:
@@ -278,6 +278,11 @@ def _join(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
+def extractive_instead(answer: Answer, note: str, checks: QuoteChecks) -> Answer:
+    """The extractive ``answer`` given in the LLM's place: ``note`` says why, ``checks`` what was checked."""
+    return answer.model_copy(update={"message": _join(answer.message, note), "quote_checks": checks})
+
+
 def llm_answer(
     reader: LLMReader,
     question: str,
@@ -294,6 +299,5 @@ def llm_answer(
         reply = parse_reply(reader.chat(messages_for(question, as_of, passages, events), on_token))
     except LLMFailure as exc:
         note = f"LLM reader unavailable: {str(exc).rstrip('.')}. This is the extractive answer."
-        checks = QuoteChecks(fallback=exc.kind)
-        return fallback.model_copy(update={"message": _join(fallback.message, note), "quote_checks": checks})
+        return extractive_instead(fallback, note, QuoteChecks(fallback=exc.kind))
     return verified_answer(question, reply, passages, fallback)
