@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.errors import DatelineError
-from qa.ingest import is_url
+from qa.ingest import ReadResult, is_url
 from qa.models import Article, IngestError, IngestReport
 from qa.pipeline import on_ctrl_c
-from qa.web import FeedItem, Fetcher, WebRecord, feed_items, item_records
+from qa.web import FeedItem, Fetcher, feed_items, item_records
 
 if TYPE_CHECKING:
     from qa.archive import Archive
@@ -153,7 +153,7 @@ class Follower:
             self._save()
             yield FeedRound(feed, len(items), len(fresh), report, titles=titles)
 
-    def _records(self, items: list[FeedItem], feed: str, failed: set[str], titles: list[str]) -> Iterator[WebRecord]:
+    def _records(self, items: list[FeedItem], feed: str, failed: set[str], titles: list[str]) -> Iterator[ReadResult]:
         for item, record in item_records(items, self.fetcher, feed):
             if isinstance(record, IngestError):
                 failed.add(item.key)

@@ -28,10 +28,8 @@ from urllib.parse import urljoin, urlparse
 from urllib.robotparser import RobotFileParser
 
 from qa.errors import DatelineError
-from qa.ingest import WARC_SUFFIXES, build_article, extract_html, is_url
+from qa.ingest import WARC_SUFFIXES, ReadResult, build_article, extract_html, is_url
 from qa.models import Article, IngestError, PassedOver
-
-WebRecord = Article | IngestError | PassedOver
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 #: A record's block larger than this is passed over unread: no news page is this large.
@@ -44,7 +42,7 @@ USER_AGENT = "Dateline/0.1 (news archive indexer; +https://github.com/dateline-n
 # ---- WARC ------------------------------------------------------------------------------------
 
 
-def read_warc(path: Path) -> Iterator[WebRecord]:
+def read_warc(path: Path) -> Iterator[ReadResult]:
     """Every article (and every record passed over or broken) of one WARC file, in file order.
 
     After a broken record, reading resumes at the next record start found in the bytes (a gzip
@@ -109,7 +107,7 @@ def _next_record(stream: BinaryIO, after: int, compressed: bool) -> int | None:
     return None
 
 
-def _warc_record(path: Path, offset: int, record: Any) -> WebRecord:
+def _warc_record(path: Path, offset: int, record: Any) -> ReadResult:
     headers = record.headers
     kind = str(headers.get("WARC-Type", "") or "").lower()
     where = {"path": str(path), "offset": offset}
@@ -374,7 +372,7 @@ def _authors(entry: Any) -> list[str]:
     return names or ([raw] if raw else [])
 
 
-def read_feed(source: str | Path, fetcher: Fetcher | None = None, *, only: Callable[[FeedItem], bool] | None = None) -> Iterator[WebRecord]:
+def read_feed(source: str | Path, fetcher: Fetcher | None = None, *, only: Callable[[FeedItem], bool] | None = None) -> Iterator[ReadResult]:
     """The articles of a feed's items (those ``only`` keeps), in feed order; each item's page is
     fetched, the feed's own content standing in when it cannot be."""
     own = fetcher is None
@@ -392,7 +390,7 @@ def read_feed(source: str | Path, fetcher: Fetcher | None = None, *, only: Calla
             fetcher.close()
 
 
-def item_records(items: list[FeedItem], fetcher: Fetcher, name: str) -> Iterator[tuple[FeedItem, WebRecord]]:
+def item_records(items: list[FeedItem], fetcher: Fetcher, name: str) -> Iterator[tuple[FeedItem, ReadResult]]:
     """Each item with what it gives, in feed order, fetching ``fetcher.concurrency`` pages at a time."""
     with ThreadPoolExecutor(max_workers=max(1, fetcher.concurrency)) as pool:
         results = pool.map(lambda item: _item_article(item, fetcher), items)
@@ -441,7 +439,7 @@ def _html_text(fragment: str) -> str:
     return "\n".join(line.strip() for line in root.text_content().splitlines() if line.strip())
 
 
-def read_web(paths: Iterable[str | Path], fetcher: Fetcher | None = None) -> Iterator[WebRecord]:
+def read_web(paths: Iterable[str | Path], fetcher: Fetcher | None = None) -> Iterator[ReadResult]:
     """WARC files and feeds (files or URLs) among ``paths``, each read as its kind."""
     for path in paths:
         if is_url(path):
