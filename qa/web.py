@@ -372,7 +372,9 @@ def _authors(entry: Any) -> list[str]:
     return names or ([raw] if raw else [])
 
 
-def read_feed(source: str | Path, fetcher: Fetcher | None = None, *, only: Callable[[FeedItem], bool] | None = None) -> Iterator[ReadResult]:
+def read_feed(
+    source: str | Path, fetcher: Fetcher | None = None, *, only: Callable[[FeedItem], bool] | None = None
+) -> Iterator[ReadResult]:
     """The articles of a feed's items (those ``only`` keeps), in feed order; each item's page is
     fetched, the feed's own content standing in when it cannot be."""
     own = fetcher is None
