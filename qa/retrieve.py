@@ -106,8 +106,11 @@ class LexicalIndex:
     #: Per chunk, for filtering without touching the store: publication day (NaN if unknown) and source.
     published_days: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sources: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
-    #: Each chunk's embedding, one row per chunk id (memory-mapped when loaded), for exact filtered look-ups.
+    #: Each chunk's embedding, one row per chunk id (memory-mapped when loaded), for exact filtered
+    #: look-ups; zeros for a chunk that had none yet (pending, see ``qa.index``)...
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    #: ...which this says: whether each row's vector was there when the index was built.
+    embedded: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     document_frequency: dict[str, int] = field(default_factory=dict)
     bm25: Any = None
     #: Read from disk rather than built from the store.
@@ -139,8 +142,14 @@ class LexicalIndex:
         days: list[float] = []
         sources: list[str] = []
         vectors: list[np.ndarray] = []
+        embedded: list[np.ndarray] = []
         for page in store.iter_pages(vectors=True):
-            vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
+            if page["embeddings"] is not None:
+                vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
+                embedded.append(np.ones(len(page["ids"]), dtype=bool))
+            else:
+                vectors.append(np.zeros((len(page["ids"]), vectors[0].shape[1] if vectors else 0), dtype=np.float32))
+                embedded.append(np.zeros(len(page["ids"]), dtype=bool))
             for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
                 index.chunk_ids.append(chunk_id)
                 days.append(float(meta.get("published_day", math.nan)))
@@ -152,7 +161,9 @@ class LexicalIndex:
         index.published_days = np.asarray(days, dtype=np.float64)
         index.sources = np.asarray(sources, dtype=object)
         if vectors:
-            index.vectors = np.concatenate(vectors)
+            width = max(v.shape[1] for v in vectors)  # 0 when no chunk is embedded yet
+            index.vectors = np.concatenate([v if v.shape[1] == width else np.zeros((len(v), width), np.float32) for v in vectors])
+            index.embedded = np.concatenate(embedded)
         if corpus:
             index.bm25 = bm25s.BM25()
             index.bm25.index(corpus, show_progress=False)
@@ -170,6 +181,7 @@ class LexicalIndex:
             self.bm25.save(str(target / "bm25"), show_progress=False)
         np.save(target / "published_days.npy", self.published_days)
         np.save(target / "vectors.npy", self.vectors)
+        np.save(target / "embedded.npy", self.embedded)
         (target / "terms.json").write_text(
             json.dumps({"chunk_ids": self.chunk_ids, "sources": self.sources.tolist(), "document_frequency": self.document_frequency})
         )
@@ -189,6 +201,7 @@ class LexicalIndex:
             index.sources = np.asarray(terms["sources"], dtype=object)
             index.published_days = np.load(source / "published_days.npy")
             index.vectors = np.load(source / "vectors.npy", mmap_mode="r")  # pages are read as look-ups reach them
+            index.embedded = np.load(source / "embedded.npy")
             if (source / "bm25").exists():
                 index.bm25 = bm25s.BM25.load(str(source / "bm25"), show_progress=False)
         except (OSError, ValueError, KeyError):
@@ -260,7 +273,7 @@ class Retriever:
         return self._version
 
     def _store_version(self) -> tuple[int, int]:
-        return self.store.sentences.generation(), self.store.passages.count()
+        return self.store.sentences.generation(), self.store.passages.count() + self.store.pending_count()
 
     def _load_or_build(self, version: tuple[int, int]) -> LexicalIndex:
         folder = self.store.derived_folder
@@ -355,7 +368,7 @@ class Retriever:
             return [cid for cid, _ in self.store.query_ids(vector, depth, None)]
         count = int(admitted.sum())
         pool_size = max(depth * OVERFETCH, math.ceil(4 * depth * len(admitted) / count)) if count else 0
-        exact = len(lexical.vectors) == len(admitted)
+        exact = len(lexical.vectors) == len(admitted) and lexical.vectors.shape[1] > 0
         if exact and (count <= max(EXACT_MAX, EXACT_PER_POOL_ID * pool_size) or pool_size > MAX_POOL):
             return self._exact(lexical, vector, depth, admitted)
         if 0 < pool_size <= MAX_POOL:
@@ -374,8 +387,9 @@ class Retriever:
 
     @staticmethod
     def _exact(lexical: LexicalIndex, vector: np.ndarray, depth: int, admitted: np.ndarray) -> list[str]:
-        """The ``depth`` admitted chunks nearest ``vector``, each scored against its saved vector."""
-        candidates = np.flatnonzero(admitted)
+        """The ``depth`` admitted chunks nearest ``vector``, each scored against its saved vector
+        (chunks without one are left to the lexical look-up)."""
+        candidates = np.flatnonzero(admitted & lexical.embedded)
         return [lexical.chunk_ids[int(candidates[i])] for i in top_positions(lexical.vectors[candidates] @ vector, depth)]
 
     def _published_days(self, lexical: LexicalIndex, chunk_ids: list[str], read: Reads) -> dict[str, float]:

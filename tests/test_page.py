@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -330,3 +331,26 @@ def test_llm_switch_only_with_an_llm_and_its_answer_checked(browser, page_archiv
     finally:
         endpoint.close()
         page_archive.settings = page_archive.settings.model_copy(update={"llm_url": "", "llm_model": ""})  # as the other tests had it
+
+
+def test_page_says_when_vectors_are_still_being_computed(browser, server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest([CORPUS / "iraq"], embed=False)  # searchable by words, no vector yet
+
+    def ask(url: str):  # type: ignore[no-untyped-def]
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.get_by_label("Question").fill(HEADLINE)
+        page.keyboard.press("Enter")
+        page.locator(".event-date").first.wait_for(timeout=60_000)
+        assert page.locator(".event-date").first.inner_text() == "20 January 2024"
+        return page
+
+    with contextlib.contextmanager(_serve)(archive) as url:
+        page = ask(url)
+        status = page.locator(".embedding")
+        assert "0%" in status.inner_text() and "by words" in status.inner_text()
+        page.close()
+    page = ask(server)  # every chunk embedded: nothing to say
+    assert page.locator(".embedding").count() == 0
+    page.close()

@@ -211,6 +211,11 @@ async function renderAnswer(turn, answer, passages, question) {
     turn.append(el("p", "answer-text", answer.answer));
   }
   if (answer.message) turn.append(el("p", "message", answer.message));
+  if (answer.embedded_share !== undefined && answer.embedded_share < 1) {
+    const share = Math.floor(answer.embedded_share * 100);
+    turn.append(el("p", "status embedding",
+      `Vectors are still being computed: ${share}% of the archive is searched by meaning, all of it by words.`));
+  }
   if (answer.answer) {
     const confidence = el("p", "status confidence", confidenceWords(answer.confidence));
     confidence.title = `confidence ${answer.confidence} on a scale from 0 to 1`;

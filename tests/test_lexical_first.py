@@ -1,0 +1,118 @@
+"""Lexical-first ingest: articles searchable by words before their vectors exist, vectors filled
+in behind (``qa.pipeline``), every state in between consistent and said so."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from qa import Archive, Article
+from tests.conftest import CORPUS, HEADLINE
+from tests.test_cli import DATELINE, run
+from tests.test_crash import ARCHIVE, _consistent, needs_shared
+from tests.test_crash import batch as batch  # the fixture, shared
+
+
+@pytest.fixture(scope="module")
+def lexical_only(tmp_path_factory: pytest.TempPathFactory) -> Archive:
+    archive = Archive.open(tmp_path_factory.mktemp("lexical") / "index")
+    report = archive.ingest([CORPUS], embed=False)
+    assert report.pending == report.chunks > 0 and report.embedded == 0
+    return archive
+
+
+def test_without_vectors_the_archive_answers_by_words_and_says_so(lexical_only: Archive, corpus_archive: Archive) -> None:
+    stats = lexical_only.stats()
+    assert stats.embedded == 0 and stats.embedded_share == 0.0 and stats.chunks == corpus_archive.stats().chunks
+    assert lexical_only.store.passages.count() == 0  # nothing in the vector index yet
+    hits = lexical_only.search("Al Asad air base ballistic missiles", k=5)
+    assert hits and any("Asad" in p.text for p in hits[:3])
+    answer = lexical_only.ask(HEADLINE)
+    assert answer.embedded_share == 0.0
+    assert answer.date == corpus_archive.ask(HEADLINE).date  # dated events are found by words too
+    assert answer.citations and answer.citations[0].quote in lexical_only.article(answer.citations[0].article_id).text  # type: ignore[union-attr]
+    assert corpus_archive.ask(HEADLINE).embedded_share == 1.0
+
+
+def test_the_fill_gives_every_chunk_its_vector_and_the_same_answers(tmp_path: Path, corpus_archive: Archive) -> None:
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest([CORPUS], embed=False)
+    fill = archive.embed()
+    stats = archive.stats()
+    assert fill.embedded == stats.chunks == stats.embedded and fill.pending == 0
+    assert archive.verify() == []
+    assert archive.embed().embedded == 0  # nothing left to do
+    question = "Who won the election?"
+    assert [p.chunk_id for p in archive.search(question, k=5)] == [p.chunk_id for p in corpus_archive.search(question, k=5)]
+    assert archive.ask(HEADLINE).model_dump() == corpus_archive.ask(HEADLINE).model_dump()
+    assert archive.stats().encoder == archive.encoder.name
+
+
+def test_identical_texts_are_encoded_once(tmp_path: Path) -> None:
+    text = "Floods closed the port of Basra on Tuesday, 4 March 2025, officials said. Ships waited offshore for two days."
+    articles = [Article(id=f"copy-{i}", title="Port closed", source=f"site{i}", text=text, published="2025-03-05") for i in range(5)]
+    archive = Archive.open(tmp_path / "index")
+    report = archive.ingest(articles)
+    assert report.embedded == 5 and report.encoded == 1
+    report = archive.ingest([articles[0].model_copy(update={"id": "copy-5"})])
+    assert report.embedded == 1 and report.encoded == 0  # its vector is read back from the index
+
+
+def test_an_article_replaced_while_pending_keeps_only_its_new_chunks(tmp_path: Path) -> None:
+    first = Article(id="a", title="Storm", text="A storm hit the coast on 2 May 2025. " * 3, published="2025-05-03")
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest([first], embed=False)
+    pending = archive.store.get_pending(archive.store.pending_ids())
+    second = first.model_copy(update={"text": "A storm hit the harbour on 3 May 2025, and ferries stopped."})
+    archive.ingest([second], embed=False)
+    archive.store.fill(pending, archive.encoder.encode([text for _, text, _ in pending]))  # a fill holding the old version
+    assert archive.store.passages.count() == 0  # the old chunks were not brought back
+    archive.embed()
+    assert archive.verify() == []
+    assert [p.text for p in archive.search("storm harbour ferries", k=3)] == [second.text]
+
+
+def _wait_for_vectors(index: Path, process: subprocess.Popen[str], seconds: float = 300.0) -> None:
+    """Until the fill has written its first sentence vectors (before its first batch of chunks).
+    Read-only, so the ingest is not disturbed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the ingest ended before any vector was written"
+        try:
+            with sqlite3.connect(f"file:{index / 'sentences.sqlite3'}?mode=ro", uri=True, timeout=1) as db:
+                if db.execute("SELECT COUNT(*) FROM sentence_vectors").fetchone()[0] > 0:
+                    return
+        except sqlite3.Error:
+            pass  # not created yet
+        time.sleep(0.1)  # polling what the process writes, not guessing how long it takes
+    raise AssertionError(f"no vectors written within {seconds:.0f} s")
+
+
+@needs_shared(ARCHIVE)
+def test_ctrl_c_in_the_fill_leaves_a_searchable_archive_and_the_next_ingest_finishes(batch: Path, tmp_path: Path) -> None:
+    assert DATELINE
+    index = tmp_path / "index"
+    command = [DATELINE, "ingest", str(batch), "--index", str(index), "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "DATELINE_BATCH_CHUNKS": "16"})
+    _wait_for_vectors(index, process)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 130
+    report = json.loads(out)
+    assert report["interrupted"] is True and report["pending"] > 0
+    stats = json.loads(run("stats", "--index", str(index), "--json").stdout)
+    assert stats["articles"] == report["articles_added"]  # the read phase was complete
+    assert 0 < stats["embedded"] < stats["chunks"] and stats["embedded"] + report["pending"] == stats["chunks"]
+    _consistent(index)
+    final = json.loads(run("ingest", str(batch), "--index", str(index), "--json").stdout)
+    assert final["articles_skipped"] == report["articles_added"] and final["embedded"] == report["pending"] and final["pending"] == 0
+    stats = json.loads(run("stats", "--index", str(index), "--json").stdout)
+    assert stats["embedded"] == stats["chunks"]
+    assert Archive.open(index, create=False).verify() == []
