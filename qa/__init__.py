@@ -6,10 +6,25 @@
 '2024-01-20'
 """
 
-from qa.archive import Archive
+from typing import TYPE_CHECKING, Any
+
 from qa.errors import BadDateError, DatelineError, IndexNotFoundError, ReaderError
 from qa.models import Answer, Article, Citation, EventDate, IngestError, IngestReport, Passage, Stats, Timeline, TimelineEvent
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.archive import Archive
+
+
+def __getattr__(name: str) -> Any:
+    """``qa.Archive`` is imported when first asked for: a process that only chunks
+    (``qa.chunk_worker``) does not load Chroma and the rest."""
+    if name == "Archive":
+        from qa.archive import Archive
+
+        return Archive
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+
 
 __all__ = [
     "Answer",

@@ -3,7 +3,10 @@
 Three collections. ``dateline_passages`` holds every chunk whose embedding is computed, with its
 metadata. ``dateline_pending`` holds the chunks written before their embedding (ingest is
 lexical first, see ``qa.pipeline``): text and metadata, searchable by words, moved to
-``dateline_passages`` by the vector fill. ``dateline_articles`` holds one record per article
+``dateline_passages`` by the vector fill. A pending chunk stores no text and little metadata: its
+text is its article's between its offsets, and its article's fields are on the article record
+(Chroma indexes every document's trigrams and every metadata field: that was most of the cost of
+a write). ``dateline_articles`` holds one record per article
 (its full text, metadata and content hash). An article's record is written only after all of its
 chunks are, and search keeps a chunk only when its article record carries the same content hash:
 a crash between the two leaves chunks that nobody sees, and the next ingest of that article
@@ -122,6 +125,17 @@ def top_positions(scores: np.ndarray, n: int) -> np.ndarray:
 def text_hash(text: str) -> str:
     """Identifies the text the model reads: equal texts share one embedding and one set of sentence vectors."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+#: The fields a chunk's metadata takes from its article (``_article_metadata``).
+_ARTICLE_KEYS = ("article_id", "url", "title", "source", "hash", "published", "published_day")
+
+
+def _pending_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """What a pending chunk stores: its article and content hash (to delete and commit it by), its
+    own fields as one JSON string; the rest is read from the article record when needed."""
+    own = {key: value for key, value in meta.items() if key not in _ARTICLE_KEYS}
+    return {"article_id": meta["article_id"], "hash": meta["hash"], "chunk": json.dumps(own)}
 
 
 def _article_metadata(article: Article, content_hash: str) -> dict[str, Any]:
@@ -253,15 +267,21 @@ class ChromaStore:
         for i in range(0, len(ids), 100):
             self.passages.delete(where={"article_id": {"$in": ids[i : i + 100]}})
             self.pending.delete(where={"article_id": {"$in": ids[i : i + 100]}})
-        target = self.pending if vectors is None else self.passages
         for i in range(0, len(chunks), self.max_batch):
             part = chunks[i : i + self.max_batch]
-            target.add(
-                ids=[c.chunk_id for c in part],
-                embeddings=[_NO_VECTOR] * len(part) if vectors is None else vectors[i : i + len(part)],
-                documents=[c.text for c in part],
-                metadatas=[c.metadata(hashes[c.article.id]) for c in part],
-            )
+            if vectors is None:
+                self.pending.add(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=[_NO_VECTOR] * len(part),
+                    metadatas=[_pending_metadata(c.metadata(hashes[c.article.id])) for c in part],
+                )
+            else:
+                self.passages.add(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=vectors[i : i + len(part)],
+                    documents=[c.text for c in part],
+                    metadatas=[c.metadata(hashes[c.article.id]) for c in part],
+                )
         for i in range(0, len(articles), self.max_batch):
             part = articles[i : i + self.max_batch]
             self.articles.upsert(
@@ -283,9 +303,30 @@ class ChromaStore:
         return self.pending.count()
 
     def get_pending(self, chunk_ids: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
-        """Those of ``chunk_ids`` still pending: id, text and metadata."""
-        got = self.pending.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        return list(zip(got["ids"], got["documents"], (dict(m) for m in got["metadatas"]), strict=True))
+        """Those of ``chunk_ids`` still pending and committed: id, text and metadata, as an embedded chunk has them."""
+        got = self.pending.get(ids=list(chunk_ids), include=["metadatas"])
+        return self._expand(got["ids"], got["metadatas"])[0]
+
+    def _expand(self, ids: Sequence[str], metadatas: Sequence[Any]) -> tuple[list[tuple[str, str, dict[str, Any]]], list[str]]:
+        """Pending chunks with their text and full metadata, from their article records; and the
+        ids of those whose article is committed with another content (stale: never visible)."""
+        articles = list(dict.fromkeys(str(m["article_id"]) for m in metadatas))
+        got = self.articles.get(ids=articles, include=["documents", "metadatas"])
+        records = {aid: (text, meta) for aid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        chunks: list[tuple[str, str, dict[str, Any]]] = []
+        stale: list[str] = []
+        for chunk_id, compact in zip(ids, metadatas, strict=True):
+            record = records.get(str(compact["article_id"]))
+            if record is None:
+                continue  # its article record is not written yet (or a crash left the chunk behind)
+            text, article_meta = record
+            if article_meta.get("hash") != compact.get("hash"):
+                stale.append(chunk_id)
+                continue
+            meta = {key: article_meta[key] for key in _ARTICLE_KEYS if key in article_meta}
+            meta.update(json.loads(compact["chunk"]))
+            chunks.append((chunk_id, text[int(meta["start"]) : int(meta["end"])], meta))
+        return chunks, stale
 
     def fill(self, chunks: Sequence[tuple[str, str, dict[str, Any]]], vectors: np.ndarray) -> None:
         """Give pending chunks their embeddings: added to the passages first, then taken out of the
@@ -294,6 +335,8 @@ class ChromaStore:
         Searches see the change; the generation is not advanced (the words did not change: see
         ``finish_fill``)."""
         ids = [cid for cid, _, _ in chunks]
+        if not ids:
+            return
         current = self.pending.get(ids=ids, include=["metadatas"])
         still = {cid: (meta or {}).get("hash") for cid, meta in zip(current["ids"], current["metadatas"], strict=True)}
         keep = [i for i, (cid, _, meta) in enumerate(chunks) if still.get(cid) == meta.get("hash")]
@@ -371,8 +414,23 @@ class ChromaStore:
         yield from _pages_by_id(self.passages, [*include, *(["embeddings"] if vectors else [])], page, embedded)
         done = set(embedded)
         pending = [cid for cid in self.pending_ids() if cid not in done]  # in both only after a crash mid-fill
-        for got in _pages_by_id(self.pending, include, page, pending):
-            yield {**got, "embeddings": None}
+        for got in _pages_by_id(self.pending, ["metadatas"], page, pending):
+            chunks, _ = self._expand(got["ids"], got["metadatas"])
+            yield {
+                "ids": [cid for cid, _, _ in chunks],
+                "documents": [text for _, text, _ in chunks],
+                "metadatas": [meta for _, _, meta in chunks],
+                "embeddings": None,
+            }
+
+    def drop_stale_pending(self, chunk_ids: Sequence[str]) -> int:
+        """Delete those of ``chunk_ids`` pending for a version of their article that was replaced
+        (left by a crash): never visible, they would be counted as waiting for vectors forever."""
+        got = self.pending.get(ids=list(chunk_ids), include=["metadatas"])
+        _, stale = self._expand(got["ids"], got["metadatas"])
+        if stale:
+            self.pending.delete(ids=stale)
+        return len(stale)
 
     def article(self, article_id: str) -> Article | None:
         got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])

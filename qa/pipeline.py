@@ -20,25 +20,27 @@ is still pending. Ctrl-C stops either phase after the batch in hand.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import ctypes.util
-import datetime as dt
+import logging
 import queue
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from qa.chunk import Chunker
-from qa.dates import extract_event_dates
+from qa.chunk_worker import Chunked, ChunkWorkers, Texts, chunk_texts
 from qa.embed import Encoder
 from qa.index import ChromaStore, ChunkRecord, text_hash
-from qa.models import Article, IngestError, IngestReport, PassedOver
+from qa.models import Article, EventDate, IngestError, IngestReport, PassedOver
 from qa.sentence_vectors import SentenceVectors
 from qa.settings import Settings
 
@@ -159,56 +161,85 @@ class IngestPipeline(_Stages):
     def _prepare(self, records: Iterable[Article | IngestError | PassedOver], out: queue.Queue[object]) -> None:
         seen: dict[str, str] = {}  # id -> content hash, for repeats of an id within this run
         group: dict[str, Article] = {}
-        batch = Batch()
-        for record in records:
-            if self._stop.is_set():
-                break
-            if isinstance(record, IngestError):
-                self.report.errors.append(record)
-                continue
-            if isinstance(record, PassedOver):
-                self.report.passed_over[record.reason] = self.report.passed_over.get(record.reason, 0) + 1
-                continue
-            if record.id in group:
-                batch = self._add_group(group, seen, batch, out)
-            group[record.id] = record
-            if len(group) >= 64:
-                batch = self._add_group(group, seen, batch, out)
-        if not self._stop.is_set():
-            batch = self._add_group(group, seen, batch, out)
-            if batch.articles or batch.skipped:
-                out.put(batch)
+        self._batch = Batch()
+        self._out = out
+        in_flight: collections.deque[tuple[list[tuple[Article, str, bool]], int, Future[Chunked] | None]] = collections.deque()
+        read = 0
+        s = self.settings
+        with ChunkWorkers(str(s.resolved_model_dir()), s.chunk_tokens, s.overlap_tokens) as workers:
+
+            def flush() -> None:
+                selected, skipped = self._select(group, seen)
+                articles = [article for article, _, _ in selected]
+                parallel = read > PARALLEL_AFTER and articles
+                in_flight.append((selected, skipped, workers.submit(_texts(articles)) if parallel else None))
+                while in_flight and (len(in_flight) > IN_FLIGHT or in_flight[0][2] is None):
+                    self._assemble(*in_flight.popleft())
+
+            for record in records:
+                if self._stop.is_set():
+                    break
+                if isinstance(record, IngestError):
+                    self.report.errors.append(record)
+                    continue
+                if isinstance(record, PassedOver):
+                    self.report.passed_over[record.reason] = self.report.passed_over.get(record.reason, 0) + 1
+                    continue
+                read += 1
+                if record.id in group:
+                    flush()
+                group[record.id] = record
+                if len(group) >= GROUP:
+                    flush()
+            if not self._stop.is_set():
+                flush()
+                while in_flight:
+                    self._assemble(*in_flight.popleft())
+                if self._batch.articles or self._batch.skipped:
+                    out.put(self._batch)
         out.put(_DONE)
 
-    def _add_group(self, group: dict[str, Article], seen: dict[str, str], batch: Batch, out: queue.Queue[object]) -> Batch:
+    def _select(self, group: dict[str, Article], seen: dict[str, str]) -> tuple[list[tuple[Article, str, bool]], int]:
+        """The articles of ``group`` that are new or changed (with their content hash and whether
+        they replace a committed version), and how many are unchanged."""
         committed = self.store.committed_hashes([aid for aid in group if aid not in seen])
+        selected: list[tuple[Article, str, bool]] = []
+        skipped = 0
         for article in group.values():
             content_hash = article.content_hash()
             previous = seen.get(article.id, committed.get(article.id))
             seen[article.id] = content_hash
             if previous == content_hash:
-                batch.skipped += 1
-                continue
-            if any(a.id == article.id for a, _ in batch.articles):
-                out.put(batch)  # one version of an article per batch: chunk ids must not collide
-                batch = Batch()
-            if previous is not None:
-                batch.updated.add(article.id)
-            batch.articles.append((article, content_hash))
-            batch.chunks.extend(self._chunk(article))
-            if len(batch.chunks) >= self.settings.batch_chunks:
-                out.put(batch)
-                batch = Batch()
+                skipped += 1
+            else:
+                selected.append((article, content_hash, previous is not None))
         group.clear()
-        return batch
+        return selected, skipped
 
-    def _chunk(self, article: Article) -> list[ChunkRecord]:
-        published = dt.date.fromisoformat(article.published_day) if article.published_day else None
-        events = extract_event_dates(article.text, published)
-        return [
-            ChunkRecord(article, c.index, c.start, c.end, c.text, [e for e in events if c.start <= e.start and e.end <= c.end])
-            for c in self.chunker.chunk(article.text)
-        ]
+    def _assemble(self, selected: list[tuple[Article, str, bool]], skipped: int, chunked: Future[Chunked] | None) -> None:
+        """Add chunked articles to the batch in hand, handing each full batch to the writer."""
+        pieces: Chunked | None = None
+        if chunked is not None:
+            try:
+                pieces = chunked.result()
+            except RuntimeError as exc:  # a worker ended: this group is done here
+                logging.getLogger(__name__).warning("%s; chunking in this process", exc)
+        if pieces is None:
+            pieces = chunk_texts(_texts([a for a, _, _ in selected]), self.chunker)
+        self._batch.skipped += skipped
+        for (article, content_hash, updated), chunks in zip(selected, pieces, strict=True):
+            if any(a.id == article.id for a, _ in self._batch.articles):
+                self._hand_over()  # one version of an article per batch: chunk ids must not collide
+            if updated:
+                self._batch.updated.add(article.id)
+            self._batch.articles.append((article, content_hash))
+            self._batch.chunks.extend(_records(article, chunks))
+            if len(self._batch.chunks) >= self.settings.batch_chunks:
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        self._out.put(self._batch)
+        self._batch = Batch()
 
     def _write(self, batch: Batch) -> None:
         if batch.articles:
@@ -220,6 +251,28 @@ class IngestPipeline(_Stages):
         report.articles_skipped += batch.skipped
         if self._progress:
             self._progress("read", len(batch.articles) + batch.skipped, None)
+
+
+#: Articles chunked and dated per task, in the calling process or a worker.
+GROUP = 64
+#: A run that reads more articles than this chunks and dates the rest in worker processes, one
+#: per core (``qa.chunk_worker``; starting them costs a second or two).
+PARALLEL_AFTER = 256
+#: Groups handed to the workers ahead of the one being written.
+IN_FLIGHT = 4
+
+
+def _texts(articles: list[Article]) -> Texts:
+    return [(a.text, a.published_day) for a in articles]
+
+
+def _records(article: Article, chunked: list[Any]) -> list[ChunkRecord]:
+    chunks, events = chunked
+    dates = [EventDate(start=s, end=e, date=day, precision=precision, text=written) for s, e, day, precision, written in events]
+    return [
+        ChunkRecord(article, index, start, end, article.text[start:end], [d for d in dates if start <= d.start and d.end <= end])
+        for index, start, end in chunks
+    ]
 
 
 @dataclass
@@ -267,6 +320,8 @@ class VectorFill(_Stages):
             finished = self._stages(lambda out: self._read(ids, out), self._encode, self._write)
             self.store.finish_fill()
             self.report.interrupted = self._interrupted.is_set() and not finished
+            if finished and self.store.pending_count():
+                self.store.drop_stale_pending(self.store.pending_ids())
         self.report.pending = self.store.pending_count()
         self.report.seconds = round(time.perf_counter() - started, 3)
         return self.report

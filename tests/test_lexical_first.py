@@ -116,3 +116,37 @@ def test_ctrl_c_in_the_fill_leaves_a_searchable_archive_and_the_next_ingest_fini
     stats = json.loads(run("stats", "--index", str(index), "--json").stdout)
     assert stats["embedded"] == stats["chunks"]
     assert Archive.open(index, create=False).verify() == []
+
+
+def _chunk_table(archive: Archive) -> list[tuple[str, str, str]]:
+    return sorted((cid, text, json.dumps(meta, sort_keys=True)) for cid, text, meta in archive.store.iter_passages())
+
+
+def test_worker_processes_chunk_and_date_exactly_as_the_calling_process(
+    tmp_path: Path, corpus_archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qa.pipeline
+
+    monkeypatch.setattr(qa.pipeline, "PARALLEL_AFTER", 0)  # every group to the workers
+    monkeypatch.setattr(qa.pipeline, "GROUP", 4)
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest([CORPUS])
+    assert _chunk_table(archive) == _chunk_table(corpus_archive)
+
+
+def test_a_worker_that_dies_leaves_its_work_to_the_calling_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import qa.chunk_worker
+    import qa.pipeline
+
+    monkeypatch.setattr(qa.pipeline, "PARALLEL_AFTER", 0)
+    start = qa.chunk_worker.ChunkWorkers._start
+
+    def broken(self: qa.chunk_worker.ChunkWorkers) -> None:
+        self.command = [*self.command[:3], str(tmp_path / "no-model"), *self.command[4:]]  # the worker fails on start
+        start(self)
+
+    monkeypatch.setattr(qa.chunk_worker.ChunkWorkers, "_start", broken)
+    archive = Archive.open(tmp_path / "index")
+    report = archive.ingest([CORPUS / "iraq"], embed=False)
+    assert report.chunks > 0 and not report.errors
+    assert archive.stats().chunks == report.chunks and archive.verify() == []
