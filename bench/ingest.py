@@ -1,6 +1,6 @@
 """Ingest throughput against the bare encoder, in one process.
 
-    python bench/ingest.py --articles 2000 [--json]
+    python bench/ingest.py --articles 2000 [--read-only] [--json]
 
 Ingests the first N articles of ../shared/data/archive/news-2023-2025.jsonl.gz into a fresh
 index in its two phases (``qa.pipeline``), then encodes the very same chunk texts with the bare
@@ -275,6 +275,7 @@ def main() -> int:
     parser.add_argument("--source", type=Path, default=ARCHIVE)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--llamaindex", action="store_true", help="also time LlamaIndex's default ingestion (bench extra)")
+    parser.add_argument("--read-only", action="store_true", help="stop once the articles are searchable by words (lexical_ready_s)")
     parser.add_argument(
         "--pipeline-only", action="store_true", help="stream the articles into our ingest only (no baselines): peak RSS as N grows"
     )
@@ -298,7 +299,11 @@ def main() -> int:
         report = archive.ingest(articles, embed=False)
         archive.search(articles[0].title or articles[0].text[:80], k=5)  # the lexical index is built by the first search
         lexical_ready = time.perf_counter() - started
-        print(f"searchable by words after {lexical_ready:.1f} s ({report.chunks} chunks); embedding", file=sys.stderr, flush=True)
+        print(f"searchable by words after {lexical_ready:.1f} s ({report.chunks} chunks)", file=sys.stderr, flush=True)
+        if args.read_only:
+            read_only = {"articles": len(articles), "chunks": report.chunks, "read_s": report.read_seconds}
+            result = {"date": dt.datetime.now().isoformat(timespec="seconds"), "cpu_flags": cpu_flags(), **read_only}
+            return report_figures(f"ingest-read-{args.articles}", {**result, "lexical_ready_s": round(lexical_ready, 2)}, args.json)
         fill = archive.embed()
         pipeline_seconds = time.perf_counter() - started
         pipeline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
