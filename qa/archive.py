@@ -38,7 +38,7 @@ from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
 from qa.llm import LLMReader, Token, extractive_instead, llm_answer
 from qa.models import Answer, Article, IngestError, IngestReport, Passage, PassedOver, QuoteChecks, Stats, Timeline
-from qa.pipeline import FillReport, IngestPipeline, Progress, VectorFill
+from qa.pipeline import FillReport, IngestPipeline, Progress, VectorFill, on_ctrl_c
 from qa.retrieve import Filters, Retriever, collapse_copies
 from qa.settings import Settings
 from qa.spans import SpanExtractor
@@ -110,15 +110,20 @@ class Archive:
     ) -> IngestReport:
         """Index already-read records (``qa.ingest.read_records``); errors among them are reported as they are."""
         self._check_encoder()
-        try:
-            report = IngestPipeline(self.store, self.encoder, self.settings).run(records, progress)
-        finally:
-            self.retriever.invalidate()
-        if embed and not report.interrupted:
-            fill = self.embed(progress)
-            report = report.model_copy(
-                update={"embedded": fill.embedded, "encoded": fill.encoded, "embed_seconds": fill.seconds, "interrupted": fill.interrupted}
-            )
+        pressed = threading.Event()  # a Ctrl-C between the phases, or one the read phase took after its last batch
+        with on_ctrl_c(pressed.set):
+            pipeline = IngestPipeline(self.store, self.encoder, self.settings)
+            try:
+                report = pipeline.run(records, progress)
+            finally:
+                self.retriever.invalidate()
+            if embed and not report.interrupted:
+                if pipeline.stop_requested or pressed.is_set():
+                    report.interrupted = True  # read whole, vectors left for the next run
+                else:
+                    fill = self.embed(progress)
+                    update = {"embedded": fill.embedded, "encoded": fill.encoded, "embed_seconds": fill.seconds}
+                    report = report.model_copy(update={**update, "interrupted": fill.interrupted})
         return report.model_copy(update={"pending": self.store.pending_count()})
 
     def embed(self, progress: Progress | None = None) -> FillReport:

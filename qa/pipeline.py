@@ -66,6 +66,11 @@ class _Stages:
         self._interrupted = threading.Event()
         self._failure: BaseException | None = None
 
+    @property
+    def stop_requested(self) -> bool:
+        """Whether Ctrl-C (or ``interrupt``) came, even after the last batch."""
+        return self._interrupted.is_set()
+
     def interrupt(self) -> None:
         """Stop after the batch being written; everything written stays whole. Safe from any thread."""
         self._interrupted.set()
