@@ -31,7 +31,7 @@ from qa.answer import (
     sentences_of,
 )
 from qa.dates import parse_date
-from qa.embed import Encoder, Precision, limit_blas_threads
+from qa.embed import Encoder, Precision, compatible, limit_blas_threads
 from qa.errors import DatelineError
 from qa.events import EventIndex
 from qa.index import ChromaStore, text_hash
@@ -136,15 +136,16 @@ class Archive:
             self.retriever.invalidate()
 
     def _check_encoder(self) -> None:
-        """Record the encoder in a new index; refuse to mix another model's vectors into one."""
+        """Record the encoder in a new index; refuse to mix vectors that do not compare into one."""
         recorded = self.store.recorded_encoder()
         if recorded is None:
             with contextlib.suppress(Exception):  # a read-only or older server: the index just records nothing
                 self.store.record_encoder(self.encoder.name)
-        elif recorded.split()[0] != self.encoder.name.split()[0]:
+        elif not compatible(recorded, self.encoder.name):
             raise DatelineError(
-                f"{self.store.location} was built with the model {recorded.split()[0]}, not {self.encoder.name.split()[0]}: "
-                "its vectors cannot be mixed; ingest into a new index or set DATELINE_MODEL_DIR back"
+                f"{self.store.location} was built with the encoder {recorded!r}, not {self.encoder.name!r}: "
+                "their vectors do not compare; ingest into a new index, or set DATELINE_MODEL_DIR and "
+                "DATELINE_ENCODER_PRECISION back"
             )
 
     @staticmethod
@@ -422,8 +423,10 @@ def _precision(store: ChromaStore, settings: Settings) -> Precision:
     recorded = store.recorded_encoder()
     if settings.encoder_precision != "auto" or not recorded:
         return settings.encoder_precision
+    if recorded.endswith(" int8"):
+        return "int8"
     # float32 and bfloat16 vectors agree to a cosine of 0.9999: bfloat16 is kept only where it is fast.
-    return "float32" if recorded.endswith("float32") else "auto"
+    return "float32" if recorded.endswith(" float32") else "auto"
 
 
 def _other_chunks(groups: list[EventGroup], chosen: EventGroup) -> list[str]:

@@ -38,9 +38,10 @@ class Settings(BaseSettings):
     #: Texts per forward pass. Small batches stay in the CPU's caches: on two cores 8 chunks per pass
     #: encode about 1.2 times as fast as 32 (bench/encode_batch.py).
     encode_batch_size: int = 8
-    #: What the model's matrix products run in. ``auto``: bfloat16 where the CPU has it in hardware
-    #: (AVX-512 BF16 or AMX), else float32. See ``qa.embed.Encoder``.
-    encoder_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    #: What the model's matrix products run in. ``auto``: what the index records (an index built
+    #: in int8 is queried in int8), else bfloat16 where the CPU has it in hardware (AVX-512 BF16 or
+    #: AMX), else float32. ``int8`` only when asked: see ``qa.embed.Encoder`` and docs/performance.md.
+    encoder_precision: Literal["auto", "float32", "bfloat16", "int8"] = "auto"
     #: Threads numpy's BLAS (OpenBLAS) may use in a process that opens an archive; 0 leaves it as it
     #: is. After each product its idle threads keep spinning on the cores for a while, and the
     #: encoder, which runs next on the same cores, took twice as long (see ``qa.embed.limit_blas_threads``).

@@ -150,3 +150,21 @@ def test_a_worker_that_dies_leaves_its_work_to_the_calling_process(tmp_path: Pat
     report = archive.ingest([CORPUS / "iraq"], embed=False)
     assert report.chunks > 0 and not report.errors
     assert archive.stats().chunks == report.chunks and archive.verify() == []
+
+
+def test_an_index_records_its_encoder_and_is_queried_the_same_way(tmp_path: Path) -> None:
+    from qa import DatelineError, Settings
+
+    index = tmp_path / "index"
+    built = Archive.open(index, settings=Settings(encoder_precision="int8"))
+    built.ingest([CORPUS / "iraq"])
+    assert built.stats().encoder == f"{built.encoder.name}" and built.encoder.name.endswith(" int8")
+    reopened = Archive.open(index)  # no precision asked for: the recorded one
+    assert reopened.encoder.precision == "int8"
+    assert reopened.ask(HEADLINE).date == "2024-01-20"
+    with pytest.raises(DatelineError, match="int8"):
+        Archive.open(index, settings=Settings(encoder_precision="float32")).ingest([CORPUS / "iraq"])
+    # float32 and bfloat16 vectors compare (cosine 0.9999): either may add to the other's index.
+    mixed = Archive.open(tmp_path / "other", settings=Settings(encoder_precision="float32"))
+    mixed.ingest([CORPUS / "iraq"], embed=False)
+    assert Archive.open(tmp_path / "other", settings=Settings(encoder_precision="bfloat16")).embed().pending == 0
