@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -140,12 +142,28 @@ def stats(archive: ArchiveDep) -> Stats:
     return archive.stats()
 
 
-def create_app(archive: Archive | None = None, settings: Settings | None = None) -> FastAPI:
-    """Build the app around one archive (opened from ``settings`` when not given)."""
+def create_app(archive: Archive | None = None, settings: Settings | None = None, *, fill: bool = False) -> FastAPI:
+    """Build the app around one archive (opened from ``settings`` when not given). With ``fill``,
+    chunks still without vectors get them in the background while the app answers
+    (``Archive.embed_in_background``); ``/v1/stats`` shows how far it is."""
     settings = settings or (archive.settings if archive else Settings())
     if archive is None:
         archive = Archive.open(settings=settings, create=False)
-    app = FastAPI(title="Dateline", version="0.1.0", description="Answers over a news archive, dated by the event and cited verbatim.")
+    served = archive
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.fill = served.embed_in_background() if fill and served.store.pending_count() else None
+        yield
+        if app.state.fill is not None:
+            await asyncio.to_thread(app.state.fill.stop, 60)  # after the batch in hand: nothing half-written
+
+    app = FastAPI(
+        title="Dateline",
+        version="0.1.0",
+        description="Answers over a news archive, dated by the event and cited verbatim.",
+        lifespan=lifespan,
+    )
     app.state.archive = archive
     app.state.settings = settings
     # The app's settings decide the LLM reader the archive answers with (reader="llm").

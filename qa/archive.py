@@ -135,6 +135,14 @@ class Archive:
         finally:
             self.retriever.invalidate()
 
+    def embed_in_background(self) -> BackgroundFill:
+        """``embed`` in a thread while the archive answers (``dateline serve`` on an index with chunks
+        still pending). Questions take turns with it on the encoder, a batch of 8 texts at a time.
+        When it ends, the lexical and event indexes are made again for the new vectors, the old
+        ones answering meanwhile."""
+        self._check_encoder()
+        return BackgroundFill(self, VectorFill(self.store, self.encoder, self.settings))
+
     def _check_encoder(self) -> None:
         """Record the encoder in a new index; refuse to mix vectors that do not compare into one."""
         recorded = self.store.recorded_encoder()
@@ -416,6 +424,36 @@ class Archive:
         """Share of the chunks that have their vectors (cheap: two counts, orphans included)."""
         pending = self.store.pending_count()
         return 1.0 if not pending else round(1 - pending / max(self.store.passages.count() + pending, 1), 4)
+
+
+class BackgroundFill:
+    """A vector fill running in a thread; ``stop`` ends it after the batch in hand."""
+
+    def __init__(self, archive: Archive, fill: VectorFill) -> None:
+        self.fill = fill
+        self.report: FillReport | None = None
+        self._archive = archive
+        self._thread = threading.Thread(target=self._run, name="dateline-fill", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.report = self.fill.run()
+        finally:
+            self._archive.retriever.refresh()
+            self._archive.events  # noqa: B018 -- made now, not by the next when-question
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.fill.interrupt()
+        self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the fill has ended (and the indexes derived from the store are made again)."""
+        self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
 
 def _precision(store: ChromaStore, settings: Settings) -> Precision:

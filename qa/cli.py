@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = command("serve", "serve the REST API and the chat page")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-fill", action="store_true", help="do not compute the vectors of pending chunks while serving")
     return parser
 
 
@@ -143,7 +144,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         from api import create_app
 
-        uvicorn.run(create_app(archive, settings), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(create_app(archive, settings, fill=not args.no_fill), host=args.host, port=args.port, log_level="info")
         return 0
     if args.command == "stats":
         stats = archive.stats()

@@ -204,7 +204,7 @@ class Encoder:
         vectors = np.zeros((len(ids), self.dimensions), dtype=np.float32)
         words: list[tuple[np.ndarray, list[tuple[int, int]]]] = [(vectors[:0], [])] * len(ids)
         pad = self.tokenizer.pad_token_id or 0
-        with self._encode_lock, torch.inference_mode():
+        with torch.inference_mode():
             for first in range(0, len(order), self.batch_size):
                 rows = order[first : first + self.batch_size]
                 width = min(-(-len(ids[rows[0]]) // step) * step, self.model.max_seq_length)  # texts are truncated to it
@@ -213,7 +213,8 @@ class Encoder:
                 for j, i in enumerate(rows):
                     input_ids[j, : len(ids[i])] = torch.tensor(ids[i])
                     mask[j, : len(ids[i])] = 1
-                out = self._run({"input_ids": input_ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(input_ids)})
+                with self._encode_lock:  # per batch: a question waits for one batch of a fill, not for all of it
+                    out = self._run({"input_ids": input_ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(input_ids)})
                 pooled = out["sentence_embedding"].float().numpy()
                 pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
                 vectors[rows] = pooled

@@ -241,6 +241,17 @@ class Retriever:
             self._lexical = None
             self._version = None
 
+    def refresh(self) -> None:
+        """Make the lexical index for the store as it is now in the calling thread, and put it in
+        place of the one in use, which keeps answering meanwhile (after a fill in the background)."""
+        with self._lock:
+            old = self._version
+        self._refreshing = True
+        self._refresh(old, self._store_version())
+        with self._lock:
+            if self._version != self._store_version():
+                self._lexical, self._version = None, None  # replaced meanwhile: made on the next search
+
     @property
     def lexical(self) -> LexicalIndex:
         """The lexical index: loaded if one was saved for the store as it is now, else built and saved.

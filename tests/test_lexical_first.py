@@ -168,3 +168,41 @@ def test_an_index_records_its_encoder_and_is_queried_the_same_way(tmp_path: Path
     mixed = Archive.open(tmp_path / "other", settings=Settings(encoder_precision="float32"))
     mixed.ingest([CORPUS / "iraq"], embed=False)
     assert Archive.open(tmp_path / "other", settings=Settings(encoder_precision="bfloat16")).embed().pending == 0
+
+
+def test_the_app_fills_vectors_in_the_background_while_it_answers(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api import create_app
+
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest([CORPUS], embed=False)
+    with TestClient(create_app(archive, fill=True)) as client:
+        during = client.post("/v1/ask", json={"question": HEADLINE}).json()
+        assert during["date"] == "2024-01-20"  # answered meanwhile, whatever the fill has done
+        fill = client.app.state.fill  # type: ignore[attr-defined]
+        assert fill is not None
+        fill.join(300)  # waits for the work, not for a guessed time
+        assert fill.report is not None and fill.report.pending == 0
+        stats = client.get("/v1/stats").json()
+        assert stats["embedded"] == stats["chunks"] and stats["embedded_share"] == 1.0
+        after = client.post("/v1/ask", json={"question": HEADLINE}).json()
+        assert after["date"] == "2024-01-20" and after["embedded_share"] == 1.0
+    assert archive.verify() == []
+
+
+def test_stopping_the_app_stops_the_fill_leaving_each_chunk_embedded_or_pending(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api import create_app
+    from qa import Settings
+
+    archive = Archive.open(tmp_path / "index", settings=Settings(batch_chunks=4))
+    archive.ingest([CORPUS], embed=False)
+    with TestClient(create_app(archive, fill=True)) as client:
+        fill = client.app.state.fill  # type: ignore[attr-defined]
+    assert not fill.running  # stopped with the app
+    stats = archive.stats()
+    assert stats.embedded + archive.store.pending_count() == stats.chunks
+    assert archive.verify() == []
+    assert archive.embed().pending == 0  # the next fill finishes it
