@@ -180,7 +180,8 @@ class IngestReport(BaseModel):
     #: Records that are not articles (WARC and feed input), counted by reason: ``{"redirect": 3}``.
     passed_over: dict[str, int] = Field(default_factory=dict)
     interrupted: bool = False
-    #: Seconds until every article read was written and searchable by words and dates.
+    #: Seconds until every article read was written and searchable by words and dates (with
+    #: ``embed=False``, the lexical index made and saved too).
     read_seconds: float = 0.0
     #: Chunks given their vectors by this run (``qa.pipeline.VectorFill``), texts the encoder read
     #: for them (repeated texts are encoded once), chunks still without vectors afterwards, and

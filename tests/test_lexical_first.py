@@ -25,6 +25,7 @@ def lexical_only(tmp_path_factory: pytest.TempPathFactory) -> Archive:
     archive = Archive.open(tmp_path_factory.mktemp("lexical") / "index")
     report = archive.ingest([CORPUS], embed=False)
     assert report.pending == report.chunks > 0 and report.embedded == 0
+    assert (archive.store.derived_folder / "lexical" / "current.json").exists()  # type: ignore[operator]  # made by the ingest
     return archive
 
 
