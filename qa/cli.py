@@ -193,7 +193,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         return _eval_when(args, archive, questions)
     baselines_path = args.baselines or args.questions.with_name("baselines.jsonl")
     baselines = read_jsonl(baselines_path) if baselines_path.exists() else []
-    result = evaluate(archive, questions, baselines, use_as_of=not args.no_as_of, progress=_progress_bar(args), reader=args.reader)
+    result = evaluate(archive, questions, baselines, use_as_of=not args.no_as_of, progress=_question_progress(args), reader=args.reader)
     if args.results:
         args.results.write_text("".join(r.model_dump_json() + "\n" for r in result.results))
     if args.json:
@@ -209,7 +209,7 @@ def _eval_when(args: argparse.Namespace, archive: Any, questions: list[dict[str,
 
     timelines = read_jsonl(args.timelines) if args.timelines else None
     report = evaluate_when(
-        archive, questions, timelines, llamaindex=not args.no_llamaindex, progress=_progress_bar(args), reader=args.reader
+        archive, questions, timelines, llamaindex=not args.no_llamaindex, progress=_question_progress(args), reader=args.reader
     )
     if args.results:
         args.results.write_text("".join(r.model_dump_json() + "\n" for r in report.results))
@@ -220,18 +220,24 @@ def _eval_when(args: argparse.Namespace, archive: Any, questions: list[dict[str,
     return 0
 
 
-def _progress_bar(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    if args.json or (not sys.stderr.isatty() and not os.environ.get("DATELINE_PROGRESS")):
+def _wants_progress(args: argparse.Namespace) -> bool:
+    """Progress bars on a terminal (or with DATELINE_PROGRESS set), never with --json."""
+    return not args.json and (sys.stderr.isatty() or bool(os.environ.get("DATELINE_PROGRESS")))
+
+
+def _question_progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """A bar of the questions an evaluation has answered."""
+    if not _wants_progress(args):
         return None
     from tqdm import tqdm
 
-    bar = tqdm(unit=" articles", desc="ingest", file=sys.stderr)
+    bar = tqdm(unit=" questions", desc="eval", file=sys.stderr)
     return bar.update
 
 
 def _ingest_progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """One progress bar per phase: articles read (no total), then chunks embedded (with an ETA)."""
-    if args.json or (not sys.stderr.isatty() and not os.environ.get("DATELINE_PROGRESS")):
+    if not _wants_progress(args):
         return None
     from tqdm import tqdm
 

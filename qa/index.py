@@ -249,16 +249,16 @@ class ChromaStore:
                 found[aid] = str((meta or {}).get("hash", ""))
         return found
 
-    def write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord], vectors: np.ndarray | None = None) -> None:
-        """Replace these articles' chunks, then commit each article record (the order is the point).
-        Without ``vectors`` the chunks are written pending: searchable by words until the fill embeds them."""
+    def write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord]) -> None:
+        """Replace these articles' chunks, written pending (searchable by words until the fill embeds
+        them, see ``fill``), then commit each article record (the order is the point)."""
         self.sentences.next_generation()  # before and after: a reader saving mid-write saves a stale generation
         try:
-            self._write(articles, chunks, vectors)
+            self._write(articles, chunks)
         finally:
             self.sentences.next_generation()
 
-    def _write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord], vectors: np.ndarray | None) -> None:
+    def _write(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[ChunkRecord]) -> None:
         ids = [a.id for a, _ in articles]
         hashes = {a.id: h for a, h in articles}
         per_article: dict[str, int] = {}
@@ -269,19 +269,11 @@ class ChromaStore:
             self.pending.delete(where={"article_id": {"$in": ids[i : i + 100]}})
         for i in range(0, len(chunks), self.max_batch):
             part = chunks[i : i + self.max_batch]
-            if vectors is None:
-                self.pending.add(
-                    ids=[c.chunk_id for c in part],
-                    embeddings=[_NO_VECTOR] * len(part),
-                    metadatas=[_pending_metadata(c.metadata(hashes[c.article.id])) for c in part],
-                )
-            else:
-                self.passages.add(
-                    ids=[c.chunk_id for c in part],
-                    embeddings=vectors[i : i + len(part)],
-                    documents=[c.text for c in part],
-                    metadatas=[c.metadata(hashes[c.article.id]) for c in part],
-                )
+            self.pending.add(
+                ids=[c.chunk_id for c in part],
+                embeddings=[_NO_VECTOR] * len(part),
+                metadatas=[_pending_metadata(c.metadata(hashes[c.article.id])) for c in part],
+            )
         for i in range(0, len(articles), self.max_batch):
             part = articles[i : i + self.max_batch]
             self.articles.upsert(

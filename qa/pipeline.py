@@ -39,7 +39,7 @@ import numpy as np
 from qa.chunk import Chunker
 from qa.chunk_worker import Chunked, ChunkWorkers, Texts, chunk_texts
 from qa.embed import Encoder
-from qa.index import ChromaStore, ChunkRecord, text_hash
+from qa.index import ChromaStore, ChunkRecord
 from qa.models import Article, EventDate, IngestError, IngestReport, PassedOver
 from qa.sentence_vectors import SentenceVectors
 from qa.settings import Settings
@@ -337,7 +337,7 @@ class VectorFill(_Stages):
             if self._stop.is_set():
                 break
             chunks = self.store.get_pending(ids[first : first + size])
-            hashes = list(dict.fromkeys(str(meta.get("text_hash") or text_hash(text)) for _, text, meta in chunks))
+            hashes = list(dict.fromkeys(meta["text_hash"] for _, _, meta in chunks))
             known = self.store.vectors_for_text(hashes)
             # A text stored before sentence vectors existed is encoded again, once, to get them.
             with_sentences = self.store.sentences.has([h for h in hashes if h in known])
@@ -347,14 +347,14 @@ class VectorFill(_Stages):
     def _encode(self, batch: FillBatch) -> None:
         if not batch.chunks:
             return
-        texts = {str(meta.get("text_hash") or text_hash(text)): text for _, text, meta in batch.chunks}
+        texts = {meta["text_hash"]: text for _, text, meta in batch.chunks}
         todo = [h for h in texts if h not in batch.known and h not in self._recent]
         vectors, sentences = self.encoder.encode_passages([texts[h] for h in todo])
         rows = {**batch.known, **self._recent, **dict(zip(todo, vectors, strict=True))}
         if len(self._recent) > RECENT_VECTORS:
             self._recent.clear()
         self._recent.update(zip(todo, vectors, strict=True))
-        batch.vectors = np.stack([rows[str(meta.get("text_hash") or text_hash(text))] for _, text, meta in batch.chunks]).astype(np.float32)
+        batch.vectors = np.stack([rows[meta["text_hash"]] for _, _, meta in batch.chunks]).astype(np.float32)
         batch.sentences = list(zip(todo, sentences, strict=True))
         batch.encoded = len(todo)
 

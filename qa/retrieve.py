@@ -147,8 +147,8 @@ class LexicalIndex:
             if page["embeddings"] is not None:
                 vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
                 embedded.append(np.ones(len(page["ids"]), dtype=bool))
-            else:
-                vectors.append(np.zeros((len(page["ids"]), vectors[0].shape[1] if vectors else 0), dtype=np.float32))
+            else:  # pending: a zero row of the width found below
+                vectors.append(np.zeros((len(page["ids"]), 0), dtype=np.float32))
                 embedded.append(np.zeros(len(page["ids"]), dtype=bool))
             for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
                 index.chunk_ids.append(chunk_id)

@@ -64,21 +64,27 @@ def test_sigkill_at_random_moments_then_rerun_completes(batch: Path, tmp_path: P
     assert Archive.open(index, create=False).verify() == []
 
 
-def _wait_for_first_batch(index: Path, process: subprocess.Popen[str], seconds: float = 300.0) -> None:
-    """Until the ingest has committed its first batch: the store's generation, counted up before and
-    after every write (``qa.sentence_vectors``), reaches 2. Read-only, so the ingest is not disturbed."""
+def wait_for_sentences_db(index: Path, process: subprocess.Popen[str], query: str, what: str, seconds: float = 300.0) -> None:
+    """Until ``query`` on the index's ``sentences.sqlite3`` returns a true first value (``what`` has
+    happened). Read-only, so the ingest is not disturbed; fails if the process ends first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        assert process.poll() is None, "the ingest ended before its first batch was seen"
+        assert process.poll() is None, f"the ingest ended before {what}"
         try:
             with sqlite3.connect(f"file:{index / 'sentences.sqlite3'}?mode=ro", uri=True, timeout=1) as db:
-                row = db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()
-            if row and row[0] >= 2:
+                row = db.execute(query).fetchone()
+            if row and row[0]:
                 return
         except sqlite3.Error:
             pass  # not created yet
         time.sleep(0.1)  # polling what the process writes, not guessing how long it takes
-    raise AssertionError(f"no batch committed within {seconds:.0f} s")
+    raise AssertionError(f"not {what} within {seconds:.0f} s")
+
+
+def _wait_for_first_batch(index: Path, process: subprocess.Popen[str]) -> None:
+    """Until the ingest has committed its first batch: the store's generation, counted up before and
+    after every write (``qa.sentence_vectors``), reaches 2."""
+    wait_for_sentences_db(index, process, "SELECT value >= 2 FROM state WHERE key = 'generation'", "its first batch was committed")
 
 
 @needs_shared(ARCHIVE)

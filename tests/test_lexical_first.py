@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from qa import Archive, Article
 from tests.conftest import CORPUS, HEADLINE
 from tests.test_cli import DATELINE, run
-from tests.test_crash import ARCHIVE, _consistent, needs_shared
+from tests.test_crash import ARCHIVE, _consistent, needs_shared, wait_for_sentences_db
 from tests.test_crash import batch as batch  # the fixture, shared
 
 
@@ -80,29 +78,14 @@ def test_an_article_replaced_while_pending_keeps_only_its_new_chunks(tmp_path: P
     assert [p.text for p in archive.search("storm harbour ferries", k=3)] == [second.text]
 
 
-def _wait_for_vectors(index: Path, process: subprocess.Popen[str], seconds: float = 300.0) -> None:
-    """Until the fill has written its first sentence vectors (before its first batch of chunks).
-    Read-only, so the ingest is not disturbed."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the ingest ended before any vector was written"
-        try:
-            with sqlite3.connect(f"file:{index / 'sentences.sqlite3'}?mode=ro", uri=True, timeout=1) as db:
-                if db.execute("SELECT COUNT(*) FROM sentence_vectors").fetchone()[0] > 0:
-                    return
-        except sqlite3.Error:
-            pass  # not created yet
-        time.sleep(0.1)  # polling what the process writes, not guessing how long it takes
-    raise AssertionError(f"no vectors written within {seconds:.0f} s")
-
-
 @needs_shared(ARCHIVE)
 def test_ctrl_c_in_the_fill_leaves_a_searchable_archive_and_the_next_ingest_finishes(batch: Path, tmp_path: Path) -> None:
     assert DATELINE
     index = tmp_path / "index"
     command = [DATELINE, "ingest", str(batch), "--index", str(index), "--json"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "DATELINE_BATCH_CHUNKS": "16"})
-    _wait_for_vectors(index, process)
+    # The fill writes a batch's sentence vectors before its chunks: the first row means it has begun.
+    wait_for_sentences_db(index, process, "SELECT COUNT(*) FROM sentence_vectors", "any vector was written")
     process.send_signal(signal.SIGINT)
     out, _ = process.communicate(timeout=120)
     assert process.returncode == 130
