@@ -357,7 +357,7 @@ class Archive:
             exact=lambda texts: self.encoder.encode(texts) @ vector,
             order=intent.order,
         )
-        return group_events(scored)
+        return group_events(scored, question)
 
     def _scored_sentences(
         self, question: str, passages: list[Passage], intent: Intent, as_of: dt.date | None, dated: bool

@@ -27,15 +27,17 @@ _MONTH = r"(?P<{}>(?:" + _MONTH_NAMES + r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|
 _DAY = r"(?P<{}>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<{}>(?:19|20)\d\d)"
 _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+#: Between a month and its day: a space, or none after an abbreviation's period ("Sept.17").
+_GAP = r"(?:\s+|(?<=\.))"
 _NUM = r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 
 # Order matters: longer, more specific forms first; a span taken by one is not read again.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iso", re.compile(r"\b" + _YEAR.format("y") + r"-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")),
-    ("mdy", re.compile(_MONTH.format("mon") + r"\s+" + _DAY.format("d") + r",?\s+" + _YEAR.format("y") + r"\b")),
+    ("mdy", re.compile(_MONTH.format("mon") + _GAP + _DAY.format("d") + r",?\s+" + _YEAR.format("y") + r"\b")),
     ("dmy", re.compile(r"\b" + _DAY.format("d") + r"\s+(?:of\s+)?" + _MONTH.format("mon") + r",?\s+" + _YEAR.format("y") + r"\b")),
     ("my", re.compile(_MONTH.format("mon") + r"\s+(?:of\s+)?" + _YEAR.format("y") + r"\b")),
-    ("md", re.compile(_MONTH.format("mon") + r"\s+" + _DAY.format("d") + r"\b(?![:.]\d)")),
+    ("md", re.compile(_MONTH.format("mon") + _GAP + _DAY.format("d") + r"\b(?![:.]\d)")),
     ("dm", re.compile(r"\b" + _DAY.format("d") + r"\s+(?:of\s+)?" + _MONTH.format("mon"))),
     ("rel", re.compile(r"\b(?:" + _NUM + r")\s+(?:days?|weeks?|months?|years?)\s+ago\b", re.I)),
     ("rel", re.compile(r"\b(?:last|this)\s+(?:week|month|year)\b", re.I)),

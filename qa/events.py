@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from qa.sentence_vectors import SentenceVectors
 
 EVENTS_FOLDER = "events"
 #: Saved indexes of another format are rebuilt.
-FORMAT = 7
+FORMAT = 9
 PRECISIONS: tuple[Precision, ...] = ("day", "week", "month", "year")
 #: How a record got its date: stated in its sentence, carried from a neighbour, or counted from a
 #: date nearby ("the next day").
@@ -298,6 +299,15 @@ VECTOR_BATCH = 2000
 CARRY_GAP = 3
 
 
+#: A page's notes about itself date the page, not an event: "Editor's note: This page recaps the
+#: news from the trial for Monday, April 22", "see our live updates file for Monday, Aug. 14".
+_PAGE_NOTE = re.compile(
+    r"^\W*editor['\u2019]s note\b|\bthis (?:page|live blog|blog|story|article) (?:is|was|recaps|reflects|has been|will be)\b"
+    r"|\blive (?:updates?|blog|coverage)(?: file| page)? (?:for|from|on)\b|\brefresh this page\b",
+    re.I,
+)
+
+
 class _Builder:
     def __init__(self) -> None:
         self.index = EventIndex()
@@ -311,7 +321,7 @@ class _Builder:
         title = str(meta.get("title", ""))
         self.index.articles[article_id] = (title, str(meta.get("url", "")), str(meta.get("source", "")))
         spans = split_sentences(text)
-        dated = [extract_event_dates(text[s:e], published) for s, e in spans]
+        dated = [[] if _PAGE_NOTE.search(text[s:e]) else extract_event_dates(text[s:e], published) for s, e in spans]
         folded_title = " ".join(stem_terms(title))
         for i, (start, end) in enumerate(spans):
             chunk = next((c for c in chunks if c[0] <= start and end <= c[1]), None)

@@ -6,6 +6,7 @@ on a timeline. See docs/when.md for what was measured.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -230,14 +231,14 @@ SCORE_REPORTS = 3
 SCORE_MIX = 0.5
 
 
-def group_events(scored: list[ScoredRecord]) -> list[EventGroup]:
+def group_events(scored: list[ScoredRecord], question: str = "") -> list[EventGroup]:
     """Records grouped by day (precise ones within ``SAME_EVENT_DAYS``), each group dated by the day
     its reports state most, weighted by relevance; coarse dates grouped by their own period."""
     if not scored:
         return []
     floor = max(MIN_RECORD, max(s.relevance for s in scored) - RECORD_MARGIN)
     kept = [s for s in scored if s.relevance >= floor and s.coverage >= MIN_COVERAGE]
-    kept = _best_per_sentence(kept)
+    kept = _best_per_sentence(kept, ends=bool(_ENDS.search(question)))
     groups: list[EventGroup] = []
     precise = sorted((s for s in kept if s.record.precision == "day"), key=lambda s: s.record.day)
     run: list[ScoredRecord] = []
@@ -255,15 +256,39 @@ def group_events(scored: list[ScoredRecord]) -> list[EventGroup]:
     return groups
 
 
-def _best_per_sentence(records: list[ScoredRecord]) -> list[ScoredRecord]:
+def _best_per_sentence(records: list[ScoredRecord], ends: bool = False) -> list[ScoredRecord]:
     """Of the days one sentence states, only the one it dates the event by (the most relevant):
-    "missiles hit the base on Saturday, the Pentagon said on Monday" is one event, on Saturday."""
-    best: dict[tuple[str, int], ScoredRecord] = {}
+    "missiles hit the base on Saturday, the Pentagon said on Monday" is one event, on Saturday.
+    A range ("the strike from Sept. 15 to Oct. 30") dates the event by its first day, or by its
+    last when the question asks when something ended."""
+    by_sentence: dict[tuple[str, int], list[ScoredRecord]] = {}
     for item in records:
-        key = (item.record.article_id, item.record.sentence_start)
-        if key not in best or item.relevance > best[key].relevance:
-            best[key] = item
+        by_sentence.setdefault((item.record.article_id, item.record.sentence_start), []).append(item)
+    best: dict[tuple[str, int], ScoredRecord] = {}
+    for key, items in by_sentence.items():
+        ranged = _range(items)
+        best[key] = (ranged[1] if ends else ranged[0]) if ranged else max(items, key=lambda i: i.relevance)
     return [item for item in records if best[(item.record.article_id, item.record.sentence_start)] is item]
+
+
+#: A question about when something stopped: a range answers it with its last day.
+_ENDS = re.compile(r"\b(?:end|ended|ends|over|conclude[sd]?|finish(?:ed)?|reopen(?:ed)?|lift(?:ed)?|expire[sd]?)\b", re.I)
+_RANGE_FROM = re.compile(r"\b(?:from|between)\s+$", re.I)
+_RANGE_TO = re.compile(r"^(?:,?\s*(?:19|20)\d\d)?,?\s*(?:to|through|until|till|and)\s+$", re.I)
+_RANGE_DASH = re.compile(r"^(?:,?\s*(?:19|20)\d\d)?\s*[-\u2013\u2014]\s*$")
+
+
+def _range(items: list[ScoredRecord]) -> tuple[ScoredRecord, ScoredRecord] | None:
+    """The first and last day of a range the sentence writes ("from Dec. 22, 2018 to Jan. 25,
+    2019", "Sept. 15 - Oct. 30"), among its day-precise records, if it writes one."""
+    written = sorted((i for i in items if i.record.date_start >= 0 and i.record.precision == "day"), key=lambda i: i.record.date_start)
+    for first, last in itertools.pairwise(written):
+        quote, at = first.record.quote, first.record.start
+        between = quote[first.record.date_end - at : last.record.date_start - at]
+        before = quote[max(0, first.record.date_start - at - 12) : first.record.date_start - at]
+        if _RANGE_DASH.match(between) or (_RANGE_TO.match(between) and _RANGE_FROM.search(before)):
+            return (first, last) if first.record.day <= last.record.day else None
+    return None
 
 
 def _group(members: list[ScoredRecord], precision: Precision) -> EventGroup:

@@ -32,6 +32,7 @@ PUBLISHED = dt.date(2024, 1, 21)  # a Sunday
         ("published 2024-01-20", "2024-01-20", "day"),
         ("yesterday", "2024-01-20", "day"),
         ("on December 30", "2023-12-30", "day"),
+        ("On Sept.17, the Fed cut rates", "2023-09-17", "day"),
     ],
 )
 def test_resolves_against_publication_day(text: str, day: str, precision: str) -> None:

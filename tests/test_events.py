@@ -136,6 +136,40 @@ def test_one_article_s_wrong_day_does_not_beat_the_consensus(tmp_path: Path) -> 
     assert answer.date == "2022-06-17"
 
 
+def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_path: Path) -> None:
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest(
+        [
+            _article(
+                "range",
+                "2024-03-01",
+                "Port strike over",
+                "The Halvik dockworkers' strike ran from Jan. 9 to Feb. 20, the longest in the port's history.",
+            )
+        ]
+    )
+    assert archive.ask("When did the Halvik dockworkers' strike begin?").date == "2024-01-09"
+    assert archive.ask("When did the Halvik dockworkers' strike end?").date == "2024-02-20"
+
+
+def test_a_page_s_note_about_itself_dates_no_event(tmp_path: Path) -> None:
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest(
+        [
+            _article(
+                "live",
+                "2024-04-23",
+                "Brannock trial, day five",
+                "Editor's note: This page recaps the news from the Brannock fraud trial for Monday, April 22.\n"
+                "The jury in the Brannock fraud trial convicted him on March 28, 2024, on all counts.",
+            )
+        ]
+    )
+    index = archive.events
+    assert {index.record(row).day.isoformat() for row in range(len(index))} == {"2024-03-28"}
+    assert archive.ask("When was Brannock convicted in the fraud trial?").date == "2024-03-28"
+
+
 def test_the_headline_timeline_holds_the_answers_and_only_the_base_s_strikes(corpus_archive: Archive) -> None:
     timeline = corpus_archive.timeline("Ain al-Asad hit by ballistic missiles")
     days = {e.date for e in timeline.events if e.precision == "day"}
