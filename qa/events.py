@@ -42,7 +42,7 @@ from qa.sentence_vectors import SentenceVectors
 
 EVENTS_FOLDER = "events"
 #: Saved indexes of another format are rebuilt.
-FORMAT = 9
+FORMAT = 10
 PRECISIONS: tuple[Precision, ...] = ("day", "week", "month", "year")
 #: How a record got its date: stated in its sentence, carried from a neighbour, or counted from a
 #: date nearby ("the next day").
@@ -68,6 +68,7 @@ class EventRecord:
     day: dt.date
     precision: Precision
     how: int
+    numbered: bool
     quote: str
     sentence: str
     context: str
@@ -114,6 +115,9 @@ class EventIndex:
     #: int8: index into ``PRECISIONS``, and how the date was found (``STATED``...).
     precisions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     how: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    #: Whether the day is written with its number where it comes from ("Jan. 8", not "Tuesday"):
+    #: in the sentence, the neighbour it is carried from, or the date it is counted from.
+    numbered: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     #: The verbatim span that states each record's date; its event sentence lies inside it.
     quotes: list[str] = field(default_factory=list)
     #: The sentence with its neighbours and the article's title, as ``qa.names.stem_terms``.
@@ -147,6 +151,7 @@ class EventIndex:
             day=_EPOCH + dt.timedelta(days=int(self.days[row])),
             precision=PRECISIONS[int(self.precisions[row])],
             how=int(self.how[row]),
+            numbered=bool(self.numbered[row]),
             quote=self.quotes[row],
             sentence=self.quotes[row][s_start - start : s_end - start],
             context=self.contexts[row],
@@ -179,6 +184,7 @@ class EventIndex:
             published=self.published,
             precisions=self.precisions,
             how=self.how,
+            numbered=self.numbered,
             vectors=self.vectors.astype(np.float16),
         )
         (target / "texts.json").write_text(
@@ -216,6 +222,7 @@ class EventIndex:
                     published=columns["published"],
                     precisions=columns["precisions"],
                     how=columns["how"],
+                    numbered=columns["numbered"],
                     vectors=columns["vectors"].astype(np.float32),
                 )
         except (OSError, ValueError, KeyError):
@@ -311,7 +318,7 @@ _PAGE_NOTE = re.compile(
 class _Builder:
     def __init__(self) -> None:
         self.index = EventIndex()
-        self.columns: dict[str, list[int]] = {k: [] for k in ("days", "published", "precisions", "how")}
+        self.columns: dict[str, list[int]] = {k: [] for k in ("days", "published", "precisions", "how", "numbered")}
         self.spans: list[tuple[int, int, int, int, int, int]] = []
         #: (text hash, offset in the chunk) of each row's event sentence, for its pooled vector.
         self.vector_keys: list[tuple[str, int]] = []
@@ -327,26 +334,34 @@ class _Builder:
             chunk = next((c for c in chunks if c[0] <= start and end <= c[1]), None)
             if chunk is None:
                 continue
-            records: list[tuple[int, int, dt.date, Precision, int, int, int]] = []
+            # (quote start, quote end, day, precision, how, date start, date end, day number written)
+            records: list[tuple[int, int, dt.date, Precision, int, int, int, bool]] = []
             for event in _finest(dated[i]):
-                records.append((start, end, event.date, event.precision, STATED, start + event.start, start + event.end))
-            own_days = [e.date for e in dated[i] if e.precision == "day"]
+                records.append(
+                    (start, end, event.date, event.precision, STATED, start + event.start, start + event.end, has_day_number(event.text))
+                )
+            own_days = [e for e in dated[i] if e.precision == "day"]
             shift = relative_shift(text[start:end])
             if shift is not None:
                 if shift.after_own and own_days:
                     # "named a new CEO on Monday, three days after ousting him": the ousting is Monday - 3.
-                    records.append((start, end, own_days[0] + dt.timedelta(days=shift.days), "day", COUNTED, -1, -1))
+                    own = own_days[0]
+                    day = own.date + dt.timedelta(days=shift.days)
+                    records.append((start, end, day, "day", COUNTED, -1, -1, has_day_number(own.text)))
                 elif not shift.after_own:
                     anchor = _previous_day(dated, i)
                     if anchor is not None:
-                        j, day = anchor
-                        records.append((spans[j][0], end, day + dt.timedelta(days=shift.days), "day", COUNTED, -1, -1))
+                        j, counted_from = anchor
+                        day = counted_from.date + dt.timedelta(days=shift.days)
+                        records.append((spans[j][0], end, day, "day", COUNTED, -1, -1, has_day_number(counted_from.text)))
             if not records:  # a sentence that counts its day from another ("the next day") does not also take it
                 for j in (i - 1, i + 1):
                     if 0 <= j < len(spans) and dated[j] and _gap(text, spans, i, j) <= CARRY_GAP:
                         first, last = min(i, j), max(i, j)
                         for event in dated[j]:
-                            records.append((spans[first][0], spans[last][1], event.date, event.precision, CARRIED, -1, -1))
+                            records.append(
+                                (spans[first][0], spans[last][1], event.date, event.precision, CARRIED, -1, -1, has_day_number(event.text))
+                            )
             if not records:
                 continue
             context = " ".join(
@@ -355,8 +370,8 @@ class _Builder:
             sentence_terms = " ".join(stem_terms(text[start:end]))
             seen: set[tuple[int, dt.date, str]] = set()
             # One record per day a sentence states: the one written with its day number, if any ("Saturday evening, January 20").
-            records.sort(key=lambda r: not (r[5] >= 0 and has_day_number(text[r[5] : r[6]])))
-            for q_start, q_end, day, precision, how, d_start, d_end in records:
+            records.sort(key=lambda r: not (r[5] >= 0 and r[7]))
+            for q_start, q_end, day, precision, how, d_start, d_end, numbered in records:
                 if (q_start, day, precision) in seen:
                     continue
                 seen.add((q_start, day, precision))
@@ -367,6 +382,7 @@ class _Builder:
                 self.columns["published"].append(day_number(published) if published else -1)
                 self.columns["precisions"].append(PRECISIONS.index(precision))
                 self.columns["how"].append(how)
+                self.columns["numbered"].append(numbered)
                 self.index.quotes.append(text[q_start:q_end])
                 self.index.contexts.append(context)
                 self.index.sentence_terms.append(sentence_terms)
@@ -379,6 +395,7 @@ class _Builder:
         index.published = np.asarray(self.columns["published"], dtype=np.int32)
         index.precisions = np.asarray(self.columns["precisions"], dtype=np.int8)
         index.how = np.asarray(self.columns["how"], dtype=np.int8)
+        index.numbered = np.asarray(self.columns["numbered"], dtype=bool)
         # Sentence vectors are read a batch of chunk texts at a time: all of them at once would
         # hold every sentence of the archive in memory (1.5 GB at 100,000 chunks).
         rows_of: dict[str, list[int]] = {}
@@ -437,10 +454,10 @@ def _finest(events: list[EventDate]) -> list[EventDate]:
     return [e for e in events if e.precision == "day" or not any(e.date <= p.date <= precision_end(e.date, e.precision) for p in precise)]
 
 
-def _previous_day(dated: list[list[Any]], i: int) -> tuple[int, dt.date] | None:
+def _previous_day(dated: list[list[EventDate]], i: int) -> tuple[int, EventDate] | None:
     """The nearest day-precise date stated in the three sentences before this one."""
     for j in range(i - 1, max(-1, i - 4), -1):
-        days = [e.date for e in dated[j] if e.precision == "day"]
+        days = [e for e in dated[j] if e.precision == "day"]
         if days:
             return j, days[-1]
     return None

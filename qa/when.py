@@ -291,10 +291,17 @@ def _range(items: list[ScoredRecord]) -> tuple[ScoredRecord, ScoredRecord] | Non
     return None
 
 
+#: How much more a day written with its number weighs, in the vote on a group's day, than one resolved from a weekday.
+EXPLICIT_VOTE = 2.0
+
+
 def _group(members: list[ScoredRecord], precision: Precision) -> EventGroup:
     votes: dict[dt.date, float] = {}
     for m in members:
-        votes[m.record.day] = votes.get(m.record.day, 0.0) + m.relevance
+        # A day resolved from a weekday or a word ("Tuesday", "yesterday": read against when and
+        # where the article was written) is less sure than one written with its number ("Jan. 8").
+        weight = EXPLICIT_VOTE if m.record.numbered else 1.0
+        votes[m.record.day] = votes.get(m.record.day, 0.0) + weight * m.relevance
     day = max(votes, key=lambda d: (votes[d], -d.toordinal()))
     top = max(m.relevance for m in members)
     best_per_article: dict[str, float] = {}
