@@ -85,6 +85,8 @@ def score_records(
         placement = 1 - (1 - item.placement) * PLACEMENT_SHARE
         if order != "first" and _looking_back(item.record):  # a first occurrence is mostly told looking back
             damp *= 1 - LOOK_BACK_LOSS
+        if order == "first" and _FIRST_WORDS.search(item.record.sentence):
+            damp *= 1 + FIRST_GAIN
         item.relevance = damp * placement * (0.5 * item.similarity + 0.25 * item.own + 0.25 * item.coverage)
     return scored
 
@@ -112,6 +114,12 @@ PLACEMENT_SHARE = 0.5
 #: A sentence that plans or expects an event ("is set to launch", "will") answers a question about
 #: what happened ("when did...") less surely than one that reports it.
 PLANNED_WEIGHT = 0.9
+#: A report that itself calls the occurrence the first ("released a first group of hostages on
+#: Nov. 24", "the first crew to fly aboard the Starliner on June 5") answers a question asking
+#: for the first: its relevance gains this share. Not so for "the last" or "the latest": that
+#: was true only when it was written.
+FIRST_GAIN = 0.15
+_FIRST_WORDS = re.compile(r"\b(?:first|maiden|inaugural|debut)\b", re.I)
 _PAST_QUESTION = re.compile(r"^\s*(?:when|on what day|what day|which day)\s+(?:did|was|were|had)\b", re.I)
 _PLANNED = re.compile(
     r"\b(?:will|would|is\s+set\s+to|are\s+set\s+to|is\s+scheduled|are\s+scheduled|is\s+expected\s+to|are\s+expected\s+to|"

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from qa import Archive, Article
+from qa.answer import read_intent
 from qa.dates import Shift, extract_event_dates, relative_shift
 from qa.events import EventIndex
 from qa.names import compatible_names
+from qa.retrieve import Filters
 from tests.conftest import HEADLINE
 
 
@@ -150,6 +152,24 @@ def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_p
     )
     assert archive.ask("When did the Halvik dockworkers' strike begin?").date == "2024-01-09"
     assert archive.ask("When did the Halvik dockworkers' strike end?").date == "2024-02-20"
+
+
+def test_a_report_calling_itself_the_first_weighs_more_for_a_first_question(tmp_path: Path) -> None:
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest(
+        [
+            _article("plain", "2023-06-03", "Ferry", "The Ostra ferry crossed the fjord with passengers on June 2."),
+            _article("first", "2023-06-10", "Ferry", "The Ostra ferry made its first crossing of the fjord with passengers on June 9."),
+        ]
+    )
+
+    def tops(question: str) -> dict[str, float]:
+        intent = read_intent(question)
+        return {g.day.isoformat(): g.top for g in archive.dated_events(question, intent, Filters())}
+
+    plain = tops("When did the Ostra ferry cross the fjord with passengers?")
+    first = tops("When did the Ostra ferry first cross the fjord with passengers?")
+    assert first["2023-06-09"] - first["2023-06-02"] > plain["2023-06-09"] - plain["2023-06-02"] + 0.05
 
 
 def test_a_page_s_note_about_itself_dates_no_event(tmp_path: Path) -> None:
