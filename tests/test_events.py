@@ -51,6 +51,13 @@ def _article(id_: str, published: str, title: str, text: str) -> Article:
     return Article(id=id_, title=title, published=dt.date.fromisoformat(published), source="test", text=text)
 
 
+def _archive_of(tmp_path: Path, articles: list[Article]) -> Archive:
+    """A new archive under ``tmp_path`` holding just ``articles``."""
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest(articles)
+    return archive
+
+
 @pytest.fixture(scope="module")
 def neighbour_archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
     archive = Archive.open(tmp_path_factory.mktemp("events") / "index")
@@ -103,7 +110,6 @@ def test_event_records_cover_every_dated_sentence_and_survive_a_reload(neighbour
 
 
 def test_the_latest_occurrence_wins_however_far_down_the_passages_it_ranks(tmp_path: Path) -> None:
-    archive = Archive.open(tmp_path / "index")
     retrospectives = [
         _article(
             f"r{i}",
@@ -118,7 +124,7 @@ def test_the_latest_occurrence_wins_however_far_down_the_passages_it_ranks(tmp_p
         _article("late", "2023-11-03", "Valley again under water", "Water broke through the Tarsin dam again on Thursday, flooding farms."),
         _article("late2", "2023-11-04", "Farms flooded", "The Tarsin dam breached on Thursday for the second time, flooding farms."),
     ]
-    archive.ingest([*retrospectives, *latest])
+    archive = _archive_of(tmp_path, [*retrospectives, *latest])
     answer = archive.ask("When did the Tarsin dam last breach?")
     assert answer.date == "2023-11-02"
     assert answer.citations[0].article_id in {"late", "late2"}
@@ -127,20 +133,19 @@ def test_the_latest_occurrence_wins_however_far_down_the_passages_it_ranks(tmp_p
 
 
 def test_one_article_s_wrong_day_does_not_beat_the_consensus(tmp_path: Path) -> None:
-    archive = Archive.open(tmp_path / "index")
     right = [
         _article(f"ok{i}", "2022-06-20", f"Report {i}", "The Orlen bridge over the Sava collapsed on June 17, 2022, killing two.")
         for i in range(3)
     ]
     wrong = _article("bad", "2022-06-20", "Report wrong", "The Orlen bridge over the Sava collapsed on June 18, 2022, killing two.")
-    archive.ingest([*right, wrong])
+    archive = _archive_of(tmp_path, [*right, wrong])
     answer = archive.ask("When did the Orlen bridge collapse?")
     assert answer.date == "2022-06-17"
 
 
 def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_path: Path) -> None:
-    archive = Archive.open(tmp_path / "index")
-    archive.ingest(
+    archive = _archive_of(
+        tmp_path,
         [
             _article(
                 "range",
@@ -148,19 +153,19 @@ def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_p
                 "Port strike over",
                 "The Halvik dockworkers' strike ran from Jan. 9 to Feb. 20, the longest in the port's history.",
             )
-        ]
+        ],
     )
     assert archive.ask("When did the Halvik dockworkers' strike begin?").date == "2024-01-09"
     assert archive.ask("When did the Halvik dockworkers' strike end?").date == "2024-02-20"
 
 
 def test_a_report_calling_itself_the_first_weighs_more_for_a_first_question(tmp_path: Path) -> None:
-    archive = Archive.open(tmp_path / "index")
-    archive.ingest(
+    archive = _archive_of(
+        tmp_path,
         [
             _article("plain", "2023-06-03", "Ferry", "The Ostra ferry crossed the fjord with passengers on June 2."),
             _article("first", "2023-06-10", "Ferry", "The Ostra ferry made its first crossing of the fjord with passengers on June 9."),
-        ]
+        ],
     )
 
     def tops(question: str) -> dict[str, float]:
@@ -173,8 +178,8 @@ def test_a_report_calling_itself_the_first_weighs_more_for_a_first_question(tmp_
 
 
 def test_a_page_s_note_about_itself_dates_no_event(tmp_path: Path) -> None:
-    archive = Archive.open(tmp_path / "index")
-    archive.ingest(
+    archive = _archive_of(
+        tmp_path,
         [
             _article(
                 "live",
@@ -183,7 +188,7 @@ def test_a_page_s_note_about_itself_dates_no_event(tmp_path: Path) -> None:
                 "Editor's note: This page recaps the news from the Brannock fraud trial for Monday, April 22.\n"
                 "The jury in the Brannock fraud trial convicted him on March 28, 2024, on all counts.",
             )
-        ]
+        ],
     )
     index = archive.events
     assert {index.record(row).day.isoformat() for row in range(len(index))} == {"2024-03-28"}
