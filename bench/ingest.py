@@ -7,8 +7,10 @@ index in its two phases (``qa.pipeline``), then encodes the very same chunk text
 SentenceTransformer in float32, batch 8 (``fp32_s``: what embedding them costs without us).
 ``lexical_ready_s``: from the start until the articles are written and a first search by words
 has answered (the lexical index built); ``embedded_s``: from the start until every chunk has its
-vector. ``encoder`` is what the index records (model, precision); the CPU flags that decide the
-precision are printed with the figures. The last line is JSON with --json. Writes bench/results/.
+vector. Then, timed apart, the third phase: each distinct event sentence encoded on its own
+(``event_sentences``, ``event_sentences_s``; ``qa.event_vectors``). ``encoder`` is what the
+index records (model, precision); the CPU flags that decide the precision are printed with the
+figures. The last line is JSON with --json. Writes bench/results/.
 Our ingest encodes with its own forward pass (``Encoder.encode_passages``, faster than
 ``SentenceTransformer.encode``, and in bfloat16 where the CPU has it: ``encoder_precision``) and
 each distinct text once (``texts_encoded``), so ``ratio`` can pass 1.
@@ -304,9 +306,11 @@ def main() -> int:
             read_only = {"articles": len(articles), "chunks": report.chunks, "read_s": report.read_seconds}
             result = {"date": dt.datetime.now().isoformat(timespec="seconds"), "cpu_flags": cpu_flags(), **read_only}
             return report_figures(f"ingest-read-{args.articles}", {**result, "lexical_ready_s": round(lexical_ready, 2)}, args.json)
-        fill = archive.embed()
+        fill = archive.embed(sentences=False)
         pipeline_seconds = time.perf_counter() - started
         pipeline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # The third phase, after the chunks' vectors: each event sentence encoded on its own.
+        own = archive.encode_event_sentences()
 
         chunker = Chunker(archive.encoder.tokenizer, archive.settings.chunk_tokens, archive.settings.overlap_tokens)
         texts = [chunk.text for article in articles for chunk in chunker.chunk(article.text)]
@@ -339,6 +343,8 @@ def main() -> int:
         "ratio": round((report.chunks / pipeline_seconds) / (len(texts) / raw_seconds), 3),
         "read_s": report.read_seconds,
         "embed_s": fill.seconds,
+        "event_sentences": own.encoded,
+        "event_sentences_s": own.seconds,
         "encoder_precision": archive.encoder.precision,
         "embedded_tokens_per_s": round(ours_tokens_per_s, 1),
         "peak_rss_mb": round(pipeline_rss, 1),

@@ -34,6 +34,7 @@ from qa.answer import (
 from qa.dates import parse_date
 from qa.embed import Encoder, Precision, compatible, limit_blas_threads
 from qa.errors import DatelineError
+from qa.event_vectors import SentenceFill, SentenceFillReport, own_similarities
 from qa.events import EventIndex
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
@@ -129,17 +130,32 @@ class Archive:
                 else:
                     fill = self.embed(progress)
                     update = {"embedded": fill.embedded, "encoded": fill.encoded, "embed_seconds": fill.seconds}
+                    update |= {"sentences": fill.sentences, "sentences_pending": fill.sentences_pending}
+                    update |= {"sentence_seconds": fill.sentence_seconds}
                     report = report.model_copy(update={**update, "interrupted": fill.interrupted})
         return report.model_copy(update={"pending": self.store.pending_count()})
 
-    def embed(self, progress: Progress | None = None) -> FillReport:
+    def embed(self, progress: Progress | None = None, *, sentences: bool = True) -> FillReport:
         """Compute the vectors of every chunk written without one (``qa.pipeline.VectorFill``);
-        until then those chunks are found by their words only. Ctrl-C stops after the batch in hand."""
+        until then those chunks are found by their words only. Then, with ``sentences``, encode
+        each event sentence on its own (``encode_event_sentences``). Ctrl-C stops after the batch in hand."""
         self._check_encoder()
         try:
-            return VectorFill(self.store, self.encoder, self.settings).run(progress)
+            report = VectorFill(self.store, self.encoder, self.settings).run(progress)
         finally:
             self.retriever.invalidate()
+        if sentences and not report.interrupted and not report.pending:
+            own = self.encode_event_sentences(progress)
+            report.sentences, report.sentences_pending, report.sentence_seconds = own.encoded, own.pending, own.seconds
+            report.interrupted = own.interrupted
+        return report
+
+    def encode_event_sentences(self, progress: Progress | None = None, fill: SentenceFill | None = None) -> SentenceFillReport:
+        """Encode each distinct sentence of the event index on its own (``qa.event_vectors``), the
+        ones already stored skipped; when-questions and timelines use them as they land."""
+        self._check_encoder()
+        sentences = self.events.sentences()
+        return (fill or SentenceFill(self.store.sentences, self.encoder)).run(sentences, progress)
 
     def embed_in_background(self) -> BackgroundFill:
         """``embed`` in a thread while the archive answers (``dateline serve`` on an index with chunks
@@ -356,6 +372,7 @@ class Archive:
             question_names(question),
             exact=lambda texts: self.encoder.encode(texts) @ vector,
             order=intent.order,
+            stored=lambda texts: own_similarities(self.store.sentences, texts, vector),
         )
         return group_events(scored, question)
 
@@ -433,10 +450,12 @@ class Archive:
 
 
 class BackgroundFill:
-    """A vector fill running in a thread; ``stop`` ends it after the batch in hand."""
+    """A vector fill running in a thread, then the event sentences' own encoding
+    (``Archive.encode_event_sentences``); ``stop`` ends it after the batch in hand."""
 
     def __init__(self, archive: Archive, fill: VectorFill) -> None:
         self.fill = fill
+        self.sentences = SentenceFill(archive.store.sentences, archive.encoder)
         self.report: FillReport | None = None
         self._archive = archive
         self._thread = threading.Thread(target=self._run, name="dateline-fill", daemon=True)
@@ -448,9 +467,13 @@ class BackgroundFill:
         finally:
             self._archive.retriever.refresh()
             self._archive.events  # noqa: B018 -- made now, not by the next when-question
+        if not self.report.interrupted and not self.report.pending and not self.sentences.stop_requested:
+            own = self._archive.encode_event_sentences(fill=self.sentences)
+            self.report.sentences, self.report.sentences_pending, self.report.sentence_seconds = own.encoded, own.pending, own.seconds
 
     def stop(self, timeout: float | None = None) -> None:
         self.fill.interrupt()
+        self.sentences.interrupt()
         self.join(timeout)
 
     def join(self, timeout: float | None = None) -> None:

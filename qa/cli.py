@@ -154,7 +154,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "embed":
         fill = archive.embed(_ingest_progress(args))
-        text = f"{fill.embedded} chunks embedded ({fill.encoded} texts encoded) in {fill.seconds:.0f} s; {fill.pending} without vectors"
+        text = (
+            f"{fill.embedded} chunks embedded ({fill.encoded} texts encoded) in {fill.seconds:.0f} s; {fill.pending} without vectors\n"
+            f"{fill.sentences} event sentences encoded on their own in {fill.sentence_seconds:.0f} s; {fill.sentences_pending} left"
+        )
         _emit(args, dataclasses.asdict(fill), text)
         return 130 if fill.interrupted else 0
     filters = {"as_of": args.as_of, "since": args.since, "until": args.until, "source": args.source}
@@ -247,7 +250,11 @@ def _ingest_progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         if phase not in bars:
             for bar in bars.values():
                 bar.close()
-            unit, desc = (" articles", "read (searchable by words)") if phase == "read" else (" chunks", "embed (vectors)")
+            unit, desc = {
+                "read": (" articles", "read (searchable by words)"),
+                "embed": (" chunks", "embed (vectors)"),
+                "sentences": (" sentences", "encode event sentences"),
+            }[phase]
             bars[phase] = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr)
         bars[phase].update(done)
         if total is not None and bars[phase].n >= total:
@@ -302,8 +309,12 @@ def _ingest_text(report: Any, location: str) -> str:
     lines.append(f"  searchable by words after {report.read_seconds:.1f} s")
     if report.embedded or report.embed_seconds:
         lines.append(f"  vectors for {report.embedded} chunks ({report.encoded} texts encoded) in {report.embed_seconds:.1f} s")
+    if report.sentences or report.sentence_seconds:
+        lines.append(f"  {report.sentences} event sentences encoded on their own in {report.sentence_seconds:.1f} s")
     if report.pending:
         lines.append(f"  {report.pending} chunks still without vectors (found by words only): `dateline embed` computes them")
+    elif report.sentences_pending:
+        lines.append(f"  {report.sentences_pending} event sentences not yet encoded on their own: `dateline embed` continues")
     if report.interrupted:
         lines.append("Interrupted: every batch written so far is complete; run the same command again to finish.")
     return "\n".join(lines)

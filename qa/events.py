@@ -161,6 +161,13 @@ class EventIndex:
             source=source,
         )
 
+    def sentences(self) -> list[str]:
+        """The distinct event sentences of all records, in row order."""
+        found: dict[str, None] = {}
+        for quote, (start, _, s_start, s_end, _, _) in zip(self.quotes, self.spans.tolist(), strict=True):
+            found[quote[s_start - start : s_end - start]] = None
+        return list(found)
+
     # ---- building ------------------------------------------------------------------------
 
     @classmethod

@@ -190,6 +190,11 @@ class IngestReport(BaseModel):
     encoded: int = 0
     pending: int = 0
     embed_seconds: float = 0.0
+    #: Event sentences encoded on their own once the chunks have vectors (``qa.event_vectors``),
+    #: those still waiting, and the seconds that took.
+    sentences: int = 0
+    sentences_pending: int = 0
+    sentence_seconds: float = 0.0
 
 
 class Stats(BaseModel):

@@ -301,6 +301,11 @@ class FillReport:
     pending: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    #: Event sentences encoded on their own after the chunks (``qa.event_vectors``), those left
+    #: (after an interruption), and the seconds that took.
+    sentences: int = 0
+    sentences_pending: int = 0
+    sentence_seconds: float = 0.0
 
 
 class VectorFill(_Stages):

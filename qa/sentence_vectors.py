@@ -12,6 +12,9 @@ of derived data: a chunk whose sentences are missing (an index made before this 
 a Chroma server filled from another machine) gets them computed from its text when first needed,
 the same way, and stored. Rows are written before the chunks they belong to, so a crash leaves at
 worst unused rows.
+
+The same file keeps the event sentences encoded on their own (``qa.event_vectors``), keyed by the
+sentence text's hash.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ class SentenceVectorStore:
         # How many times this process or another changed the chunks: saved indexes derived from
         # the store (the lexical index) are valid only for the generation they were built at.
         self._db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS own_vectors (sentence_hash TEXT PRIMARY KEY, scale REAL, vector BLOB)")
 
     def generation(self) -> int:
         with self._lock:
@@ -115,15 +119,45 @@ class SentenceVectorStore:
     def has(self, text_hashes: Sequence[str]) -> set[str]:
         return {row[0] for row in self._select("text_hash", text_hashes)}
 
-    def _select(self, columns: str, text_hashes: Sequence[str]) -> list[tuple[object, ...]]:
+    def _select(
+        self, columns: str, text_hashes: Sequence[str], table: str = "sentence_vectors", key: str = "text_hash"
+    ) -> list[tuple[object, ...]]:
         hashes = list(dict.fromkeys(text_hashes))
         rows: list[tuple[object, ...]] = []
         with self._lock:
             for i in range(0, len(hashes), 500):  # SQLite caps the number of bound parameters
                 part = hashes[i : i + 500]
                 marks = ",".join("?" * len(part))
-                rows += self._db.execute(f"SELECT {columns} FROM sentence_vectors WHERE text_hash IN ({marks})", part).fetchall()
+                rows += self._db.execute(f"SELECT {columns} FROM {table} WHERE {key} IN ({marks})", part).fetchall()
         return rows
+
+    def put_own(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store sentences' own vectors (unit length) by their text hash, in one transaction."""
+        rows = []
+        for sentence_hash, vector in items:
+            scale = max(float(np.abs(vector).max()), 1e-12)
+            rows.append((sentence_hash, scale, np.round(vector / scale * 127).astype(np.int8).tobytes()))
+        if not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR IGNORE INTO own_vectors VALUES (?, ?, ?)", rows)
+            self._db.execute("COMMIT")
+
+    def get_own(self, sentence_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored own vectors among ``sentence_hashes`` (unit length, float32)."""
+        found = {}
+        for sentence_hash, scale, raw in self._select("sentence_hash, scale, vector", sentence_hashes, "own_vectors", "sentence_hash"):
+            vector = np.frombuffer(raw, dtype=np.int8).astype(np.float32) * (float(scale) / 127)
+            found[str(sentence_hash)] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        return found
+
+    def has_own(self, sentence_hashes: Sequence[str]) -> set[str]:
+        return {str(row[0]) for row in self._select("sentence_hash", sentence_hashes, "own_vectors", "sentence_hash")}
+
+    def count_own(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM own_vectors").fetchone()[0])
 
     def count(self) -> int:
         with self._lock:

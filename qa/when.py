@@ -44,10 +44,15 @@ def score_records(
     names: set[str],
     exact: Callable[[list[str]], np.ndarray] | None = None,
     order: str | None = None,
+    stored: Callable[[list[str]], dict[str, float]] | None = None,
 ) -> list[ScoredRecord]:
     """Relevance of each candidate record to the question: the meaning of its event sentence, the
     share of the question's terms (by rarity) in the sentence and in its context, and how close
-    its date is written to the words that name the event."""
+    its date is written to the words that name the event.
+
+    The meaning is the sentence's pooled vector (read in its chunk), blended with its own encoding
+    where there is one: ``stored`` gives the similarities of sentences encoded at ingest
+    (``qa.event_vectors``), and ``exact`` encodes the best few of each day that lack one."""
     weights = {t: idf(t) for t in terms}
     total = sum(weights.values()) or 1.0
     name_weight = sum(idf(n) for n in names)
@@ -74,9 +79,12 @@ def score_records(
         if _attributed(record) and not _SAYING.search(question):
             item.placement *= SAID_WEIGHT
         scored.append(item)
-    if exact is not None and scored:
-        sentences = _exact_shortlist(scored)
-        own_similarity = dict(zip(sentences, exact(sentences).tolist(), strict=True))
+    if scored and (exact is not None or stored is not None):
+        own_similarity = stored(list(dict.fromkeys(item.record.sentence for item in scored))) if stored is not None else {}
+        if exact is not None:
+            sentences = [s for s in _exact_shortlist(scored) if s not in own_similarity]
+            if sentences:
+                own_similarity.update(zip(sentences, exact(sentences).tolist(), strict=True))
         for item in scored:
             if item.record.sentence in own_similarity:
                 item.similarity = POOLED_SHARE * item.similarity + (1 - POOLED_SHARE) * float(own_similarity[item.record.sentence])

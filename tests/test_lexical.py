@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa import Archive, Article, retrieve
+from qa.pipeline import IngestPipeline
 from qa.retrieve import LEXICAL_FOLDER, Filters
 from tests.conftest import CORPUS
 
@@ -35,9 +36,9 @@ def test_a_changed_store_is_never_searched_with_a_stale_lexical_index(tmp_path: 
     archive = Archive.open(tmp_path / "index")
     archive.ingest([CORPUS / "iraq"])
     assert archive.retriever.lexical.search("quetzalcoatlus", 5, Filters()) == []
-    archive.ingest(
-        [Article(id="new", title="Fossil find", published="2024-03-01", text="A quetzalcoatlus fossil was found near Mosul on Friday.")]
-    )
+    # Written by the pipeline alone: an ingest goes on to make (and save) the indexes derived from the store.
+    new = Article(id="new", title="Fossil find", published="2024-03-01", text="A quetzalcoatlus fossil was found near Mosul on Friday.")
+    IngestPipeline(archive.store, archive.encoder, archive.settings).run([new])
     reopened = _reopen(tmp_path / "index").retriever.lexical
     assert not reopened.loaded  # the saved one predates the ingest
     assert [cid for cid, _ in reopened.search("quetzalcoatlus", 5, Filters())] == ["new#0"]
