@@ -32,6 +32,7 @@ from results_file import save  # noqa: E402
 
 from qa import Archive  # noqa: E402
 from qa.evaluate import read_jsonl  # noqa: E402
+from qa.event_vectors import sentence_key  # noqa: E402
 
 QUESTIONS = ROOT.parent / "shared" / "data" / "realtimeqa" / "questions.jsonl"
 WHEN = ROOT.parent / "shared" / "data" / "when"
@@ -42,6 +43,8 @@ def build(source: Archive, target: Path, chunks: int) -> int:
     archive = Archive.open(target)
     # Sentence vectors are keyed by chunk text, which the copies share.
     archive.store.sentences.put(source.store.sentences.get(_all_text_hashes(source)).items())
+    # So are the event sentences' own vectors (``qa.event_vectors``): the index is as an ingest leaves it.
+    archive.store.sentences.put_own(source.store.sentences.get_own([sentence_key(s) for s in source.events.sentences()]).items())
     existing = archive.store.passages.count()
     if existing >= chunks:
         return -(-existing // max(source.store.passages.count(), 1)) - 1  # copies made when it was built
@@ -128,6 +131,7 @@ def measure(index: Path, questions: list[dict], when_questions: list[dict]) -> d
     result = {
         "chunks": archive.store.passages.count(),
         "event_records": len(archive.events),
+        "event_sentences_encoded": archive.store.sentences.count_own(),
         "open_and_warm_s": round(warm_seconds, 1),
         "event_index_s": round(events_seconds, 1),
     }
