@@ -143,12 +143,24 @@ _SAID_BEFORE = re.compile(_SAYING.pattern + r"\s+(?:on\s+|late\s+|early\s+)?$", 
 _SAID_AFTER = re.compile(r"^,?\s+" + _SAYING.pattern, re.I)
 
 
+#: "on Sept. 17 announced a quarter-point cut": a verb of announcing with an object is the act itself,
+#: not a statement about it ("said" never takes one).
+_ACT_OBJECT = re.compile(r"^\s+(?:a|an|its|their|his|her|the)\b", re.I)
+_ONLY_SAYING = re.compile(r"\b(?:said|says|say|told|tells)\b", re.I)
+
+
 def _attributed(record: EventRecord) -> bool:
     """Whether the record's date is that of a statement: "said on Monday", "on Monday said"."""
     if record.date_start < 0:
         return False
     at, end = record.date_start - record.sentence_start, record.date_end - record.sentence_start
-    return bool(_SAID_BEFORE.search(record.sentence[max(0, at - 20) : at]) or _SAID_AFTER.search(record.sentence[end : end + 20]))
+    if _SAID_BEFORE.search(record.sentence[max(0, at - 20) : at]):
+        return True
+    after = _SAID_AFTER.search(record.sentence[end : end + 20])
+    if after is None:
+        return False
+    acting = not _ONLY_SAYING.search(after.group(0)) and _ACT_OBJECT.match(record.sentence[end + after.end() : end + after.end() + 10])
+    return not acting
 
 
 def _looking_back(record: EventRecord) -> bool:

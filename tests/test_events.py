@@ -13,6 +13,7 @@ from qa.dates import Shift, extract_event_dates, relative_shift
 from qa.events import EventIndex
 from qa.names import compatible_names
 from qa.retrieve import Filters
+from qa.when import _attributed
 from tests.conftest import HEADLINE
 
 
@@ -175,6 +176,20 @@ def test_a_report_calling_itself_the_first_weighs_more_for_a_first_question(tmp_
     plain = tops("When did the Ostra ferry cross the fjord with passengers?")
     first = tops("When did the Ostra ferry first cross the fjord with passengers?")
     assert first["2023-06-09"] - first["2023-06-02"] > plain["2023-06-09"] - plain["2023-06-02"] + 0.05
+
+
+def test_announcing_something_is_an_act_and_saying_is_a_statement(tmp_path: Path) -> None:
+    archive = _archive_of(
+        tmp_path,
+        [
+            _article("act", "2025-09-20", "Rates", "The Varnholm central bank on Sept. 17 announced a quarter-point cut to its main rate."),
+            _article("said", "2025-09-20", "Rates", "The Varnholm central bank cut its main rate, officials said on Sept. 18."),
+            _article("that", "2025-09-20", "Rates", "The Varnholm central bank on Sept. 19 announced that rates would stay low."),
+        ],
+    )
+    index = archive.events
+    attributed = {index.record(row).article_id: _attributed(index.record(row)) for row in range(len(index))}
+    assert attributed == {"act": False, "said": True, "that": True}
 
 
 def test_a_page_s_note_about_itself_dates_no_event(tmp_path: Path) -> None:
