@@ -74,7 +74,7 @@ def score_records(
         own = sum(weights[t] for t in in_sentence) / total
         coverage = sum(weights[t] for t in in_context | in_sentence) / total
         item = ScoredRecord(record, float(sim), coverage, own, 0.0, _placement(record, {keys[t] for t in event_words}))
-        if past and _PLANNED.search(record.sentence):
+        if past and not reports_it_happened(record.sentence):
             item.placement *= PLANNED_WEIGHT
         if _attributed(record) and not _SAYING.search(question):
             item.placement *= SAID_WEIGHT
@@ -134,6 +134,13 @@ _PLANNED = re.compile(
     r"plans?\s+to|preparing|could|may|might|set\s+for|slated|ahead\s+of)\b",
     re.I,
 )
+#: Nor does one that says it did not happen ("held its key rate steady", "would avert a shutdown",
+#: "the launch was scrubbed") or asks ("Will the Fed cut rates this week?"). On the when set: the
+#: same answers, timeline precision 0.889 -> 0.941 (a meeting that held rates no longer drawn).
+_NOT_HAPPENED = re.compile(
+    r"\?\s*$|\b(?:unchanged|steady|paused?|held\s+off|no\s+further|averted?|avoid(?:ed)?|postponed?|called\s+off|delayed|scrubbed)\b",
+    re.I,
+)
 _WORDS = re.compile(r"[^\W_]+")
 #: A date written beside a verb of saying ("officials said on Monday", "said Monday") is the day
 #: something was said, not the day of the event reported; unless saying is what the question asks about.
@@ -147,6 +154,12 @@ _SAID_AFTER = re.compile(r"^,?\s+" + _SAYING.pattern, re.I)
 #: not a statement about it ("said" never takes one).
 _ACT_OBJECT = re.compile(r"^\s+(?:a|an|its|their|his|her|the)\b", re.I)
 _ONLY_SAYING = re.compile(r"\b(?:said|says|say|told|tells)\b", re.I)
+
+
+def reports_it_happened(sentence: str) -> bool:
+    """Whether a sentence can report that something happened: not when it plans or expects it
+    ("is set to launch"), says it did not happen ("held rates steady") or asks ("Will the Fed cut?")."""
+    return not (_PLANNED.search(sentence) or _NOT_HAPPENED.search(sentence))
 
 
 def _attributed(record: EventRecord) -> bool:

@@ -13,7 +13,7 @@ from qa.dates import Shift, extract_event_dates, relative_shift
 from qa.events import EventIndex
 from qa.names import compatible_names
 from qa.retrieve import Filters
-from qa.when import _attributed
+from qa.when import _attributed, reports_it_happened
 from tests.conftest import HEADLINE
 
 
@@ -190,6 +190,21 @@ def test_announcing_something_is_an_act_and_saying_is_a_statement(tmp_path: Path
     index = archive.events
     attributed = {index.record(row).article_id: _attributed(index.record(row)) for row in range(len(index))}
     assert attributed == {"act": False, "said": True, "that": True}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "happened"),
+    [
+        ("The central bank cut its main interest rate on March 19.", True),
+        ("The central bank held its main interest rate steady on May 7.", False),
+        ("Will the central bank cut its main interest rate on June 4?", False),
+        ("The vote on Friday would avert a shutdown.", False),
+        ("The launch was scrubbed on Monday.", False),
+        ("The rocket is set to launch on Monday.", False),
+    ],
+)
+def test_a_sentence_that_plans_denies_or_asks_does_not_report_the_event(sentence: str, happened: bool) -> None:
+    assert reports_it_happened(sentence) is happened
 
 
 def test_a_page_s_note_about_itself_dates_no_event(tmp_path: Path) -> None:
