@@ -93,7 +93,7 @@ def score_records(
         placement = 1 - (1 - item.placement) * PLACEMENT_SHARE
         if order != "first" and _looking_back(item.record):  # a first occurrence is mostly told looking back
             damp *= 1 - LOOK_BACK_LOSS
-        if order == "first" and _FIRST_WORDS.search(item.record.sentence):
+        if order == "first" and _FIRST_WORDS.search(item.record.sentence) and not _FIRST_SINCE.search(item.record.sentence):
             damp *= 1 + FIRST_GAIN
         item.relevance = damp * placement * (0.5 * item.similarity + 0.25 * item.own + 0.25 * item.coverage)
     return scored
@@ -128,6 +128,11 @@ PLANNED_WEIGHT = 0.9
 #: was true only when it was written.
 FIRST_GAIN = 0.15
 _FIRST_WORDS = re.compile(r"\b(?:first|maiden|inaugural|debut)\b", re.I)
+#: "for the first time in two years", "the first since 2020": a return, not a first occurrence.
+_FIRST_SINCE = re.compile(
+    r"\bfirst\b[^.;]{0,40}?\b(?:in|since)\s+(?:(?:more|almost|nearly|over|than|a|an|\w+)\s+){0,3}(?:years?|months?|weeks?|decades?|days?|(?:19|20)\d\d)\b",
+    re.I,
+)
 _PAST_QUESTION = re.compile(r"^\s*(?:when|on what day|what day|which day)\s+(?:did|was|were|had)\b", re.I)
 _PLANNED = re.compile(
     r"\b(?:will|would|is\s+set\s+to|are\s+set\s+to|is\s+scheduled|are\s+scheduled|is\s+expected\s+to|are\s+expected\s+to|"

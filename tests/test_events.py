@@ -166,6 +166,12 @@ def test_a_report_calling_itself_the_first_weighs_more_for_a_first_question(tmp_
         [
             _article("plain", "2023-06-03", "Ferry", "The Ostra ferry crossed the fjord with passengers on June 2."),
             _article("first", "2023-06-10", "Ferry", "The Ostra ferry made its first crossing of the fjord with passengers on June 9."),
+            _article(
+                "return",
+                "2025-06-17",
+                "Ferry",
+                "The Ostra ferry crossed the fjord with passengers for the first time in two years on June 16.",
+            ),
         ],
     )
 
@@ -176,6 +182,8 @@ def test_a_report_calling_itself_the_first_weighs_more_for_a_first_question(tmp_
     plain = tops("When did the Ostra ferry cross the fjord with passengers?")
     first = tops("When did the Ostra ferry first cross the fjord with passengers?")
     assert first["2023-06-09"] - first["2023-06-02"] > plain["2023-06-09"] - plain["2023-06-02"] + 0.05
+    # "For the first time in two years" is a return, not a first: no gain.
+    assert first["2025-06-16"] - first["2023-06-02"] < plain["2025-06-16"] - plain["2023-06-02"] + 0.05
 
 
 def test_announcing_something_is_an_act_and_saying_is_a_statement(tmp_path: Path) -> None:
