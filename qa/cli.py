@@ -36,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--no-embed", action="store_true", help="stop once the articles are searchable by words; `dateline embed` computes the vectors"
     )
-    command("embed", "compute the vectors of chunks ingested without them (continues an interrupted ingest)")
+    command(
+        "embed",
+        "compute the vectors of chunks ingested without them, then encode each event sentence on its own (continues an interrupted ingest)",
+    )
     follow = command("follow", "keep the archive current from a list of feeds")
     follow.add_argument("feeds", type=Path, help="a text file: one feed URL or file per line, # comments")
     follow.add_argument("--every", default=None, help="poll again after this long (30s, 15m, 2h); default: one round, then exit")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from qa import Archive, Article
+from qa.event_vectors import sentence_key
 from tests.conftest import CORPUS, HEADLINE
 from tests.test_cli import DATELINE, run
 from tests.test_crash import ARCHIVE, _consistent, needs_shared, wait_for_sentences_db
@@ -168,6 +169,9 @@ def test_the_app_fills_vectors_in_the_background_while_it_answers(tmp_path: Path
         assert fill is not None
         fill.join(300)  # waits for the work, not for a guessed time
         assert fill.report is not None and fill.report.pending == 0
+        # Then each event sentence encoded on its own, in the same thread.
+        assert fill.report.sentences > 0 and fill.report.sentences_pending == 0
+        assert archive.store.sentences.count_own() == len({sentence_key(s) for s in archive.events.sentences()})
         stats = client.get("/v1/stats").json()
         assert stats["embedded"] == stats["chunks"] and stats["embedded_share"] == 1.0
         after = client.post("/v1/ask", json={"question": HEADLINE}).json()
