@@ -35,7 +35,7 @@ from qa.dates import parse_date
 from qa.embed import Encoder, Precision, compatible, limit_blas_threads
 from qa.errors import DatelineError
 from qa.event_vectors import SentenceFill, SentenceFillReport, own_similarities
-from qa.events import EventIndex
+from qa.events import EventIndex, event_sentences
 from qa.index import ChromaStore, text_hash
 from qa.ingest import read_paths
 from qa.llm import LLMReader, Token, extractive_instead, llm_answer
@@ -154,7 +154,10 @@ class Archive:
         """Encode each distinct sentence of the event index on its own (``qa.event_vectors``), the
         ones already stored skipped; when-questions and timelines use them as they land."""
         self._check_encoder()
-        sentences = self.events.sentences()
+        # The event index if it is in memory for the store's version; else its sentences alone,
+        # read from the store (the whole index would be built and held just for them).
+        known = self._events
+        sentences = known[1].sentences() if known and known[0] == self.retriever.store_version() else event_sentences(self.store)
         return (fill or SentenceFill(self.store.sentences, self.encoder)).run(sentences, progress)
 
     def embed_in_background(self) -> BackgroundFill:

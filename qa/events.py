@@ -322,8 +322,24 @@ _PAGE_NOTE = re.compile(
 )
 
 
+def event_sentences(store: ChromaStore) -> list[str]:
+    """The distinct event sentences ``EventIndex.build`` would make records of, read article by
+    article without holding the index (for the 20k archive the index takes several GB in memory;
+    this, its sentences only)."""
+    chunks = _committed_chunks(store)
+    found: dict[str, None] = {}
+    for article_id, text, meta in store.iter_articles():
+        builder = _Builder(sentences_only=True)
+        builder.add_article(article_id, text, meta, chunks.get(article_id, []))
+        for _, _, start, end, _, _ in builder.spans:
+            found[text[start:end]] = None
+    return list(found)
+
+
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, sentences_only: bool = False) -> None:
+        #: Only the records' spans: no context or terms (``event_sentences``).
+        self.sentences_only = sentences_only
         self.index = EventIndex()
         self.columns: dict[str, list[int]] = {k: [] for k in ("days", "published", "precisions", "how", "numbered")}
         self.spans: list[tuple[int, int, int, int, int, int]] = []
@@ -370,6 +386,9 @@ class _Builder:
                                 (spans[first][0], spans[last][1], event.date, event.precision, CARRIED, -1, -1, has_day_number(event.text))
                             )
             if not records:
+                continue
+            if self.sentences_only:
+                self.spans.append((start, end, start, end, -1, -1))
                 continue
             context = " ".join(
                 stem_terms(" ".join(text[s:e] for s, e in spans[max(0, i - 1) : i + 2])) + ([folded_title] if folded_title else [])

@@ -247,9 +247,9 @@ class Retriever:
         with self._lock:
             old = self._version
         self._refreshing = True
-        self._refresh(old, self._store_version())
+        self._refresh(old, self.store_version())
         with self._lock:
-            if self._version != self._store_version():
+            if self._version != self.store_version():
                 self._lexical, self._version = None, None  # replaced meanwhile: made on the next search
 
     @property
@@ -265,12 +265,12 @@ class Retriever:
         """
         with self._lock:
             if self._lexical is None:
-                version = self._store_version()
+                version = self.store_version()
                 self._lexical, self._version = self._load_or_build(version), version
                 self._checked = time.monotonic()
             elif self.store.remote and not self._refreshing and time.monotonic() - self._checked >= FRESHNESS_SECONDS:
                 self._checked = time.monotonic()
-                version = self._store_version()
+                version = self.store_version()
                 if version != self._version:
                     self._refreshing = True
                     threading.Thread(target=self._refresh, args=(self._version, version), name="dateline-lexical", daemon=True).start()
@@ -283,7 +283,8 @@ class Retriever:
         assert self._version is not None
         return self._version
 
-    def _store_version(self) -> tuple[int, int]:
+    def store_version(self) -> tuple[int, int]:
+        """The store's (generation, chunk count) now, whatever the lexical index in use was made for."""
         return self.store.sentences.generation(), self.store.passages.count() + self.store.pending_count()
 
     def _load_or_build(self, version: tuple[int, int]) -> LexicalIndex:

@@ -11,6 +11,7 @@ from qa import Archive
 from qa import event_vectors as event_vectors_module
 from qa.answer import plain_question, read_intent
 from qa.event_vectors import SentenceFill, sentence_key
+from qa.events import event_sentences
 from qa.ingest import read_paths
 from qa.retrieve import Filters
 from tests.conftest import CORPUS, HEADLINE
@@ -25,6 +26,11 @@ def test_ingest_encodes_every_event_sentence_on_its_own(corpus_archive: Archive)
     fresh = corpus_archive.encoder.encode(sample)
     for sentence, vector in zip(sample, fresh, strict=True):
         assert float(stored[sentence_key(sentence)] @ vector) > 0.995  # int8 on disk, float32 here
+
+
+def test_the_sentences_read_from_the_store_are_the_event_index_s(corpus_archive: Archive) -> None:
+    # What the fill encodes without building the index is exactly what the index holds.
+    assert sorted(event_sentences(corpus_archive.store)) == sorted(corpus_archive.events.sentences())
 
 
 def test_an_interrupted_sentence_fill_continues_where_it_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
