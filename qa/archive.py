@@ -156,9 +156,13 @@ class Archive:
         self._check_encoder()
         # The event index if it is in memory for the store's version; else its sentences alone,
         # read from the store (the whole index would be built and held just for them).
+        started = time.perf_counter()
         known = self._events
         sentences = known[1].sentences() if known and known[0] == self.retriever.store_version() else event_sentences(self.store)
-        return (fill or SentenceFill(self.store.sentences, self.encoder)).run(sentences, progress)
+        reading = time.perf_counter() - started
+        report = (fill or SentenceFill(self.store.sentences, self.encoder)).run(sentences, progress)
+        report.seconds = round(report.seconds + reading, 3)  # finding the sentences counts too
+        return report
 
     def embed_in_background(self) -> BackgroundFill:
         """``embed`` in a thread while the archive answers (``dateline serve`` on an index with chunks
