@@ -67,12 +67,16 @@ class Intent:
     #: Asked in the present or future tense ("when does summer begin"): a date after the as-of
     #: day, stated in what was published by then, answers it.
     future: bool = False
+    #: Asks when something stopped ("When did the strike end?"): a range answers with its last day.
+    ends: bool = False
 
 
 def read_intent(question: str) -> Intent:
     """
     >>> read_intent("When was Ain al-Asad last hit since 2021?")
-    Intent(when=True, order='last', since=datetime.date(2021, 1, 1), until=None, recent_days=None, future=False)
+    Intent(when=True, order='last', since=datetime.date(2021, 1, 1), until=None, recent_days=None, future=False, ends=False)
+    >>> read_intent("When did the 43-day shutdown end?").ends
+    True
     >>> read_intent("Which city flooded this week?").recent_days
     7
     """
@@ -87,7 +91,11 @@ def read_intent(question: str) -> Intent:
         until=until,
         recent_days=recent,
         future=order is None and bool(_FUTURE.search(asked)),
+        ends=bool(_ENDS.search(asked)),
     )
+
+
+_ENDS = re.compile(r"\b(?:end|ended|ends|over|conclude[sd]?|finish(?:ed)?|reopen(?:ed)?|lift(?:ed)?|expire[sd]?)\b", re.I)
 
 
 def _year_window(question: str) -> tuple[dt.date | None, dt.date | None]:

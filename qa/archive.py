@@ -381,7 +381,7 @@ class Archive:
             order=intent.order,
             stored=lambda texts: own_similarities(self.store.sentences, texts, vector),
         )
-        return group_events(scored, question)
+        return group_events(scored, intent.ends)
 
     def _scored_sentences(
         self, question: str, passages: list[Passage], intent: Intent, as_of: dt.date | None, dated: bool

@@ -277,14 +277,15 @@ SCORE_REPORTS = 3
 SCORE_MIX = 0.5
 
 
-def group_events(scored: list[ScoredRecord], question: str = "") -> list[EventGroup]:
+def group_events(scored: list[ScoredRecord], ends: bool = False) -> list[EventGroup]:
     """Records grouped by day (precise ones within ``SAME_EVENT_DAYS``), each group dated by the day
-    its reports state most, weighted by relevance; coarse dates grouped by their own period."""
+    its reports state most, weighted by relevance; coarse dates grouped by their own period. With
+    ``ends`` (the question asks when something stopped), a range dates its event by its last day."""
     if not scored:
         return []
     floor = max(MIN_RECORD, max(s.relevance for s in scored) - RECORD_MARGIN)
     kept = [s for s in scored if s.relevance >= floor and s.coverage >= MIN_COVERAGE]
-    kept = _best_per_sentence(kept, ends=bool(_ENDS.search(question)))
+    kept = _best_per_sentence(kept, ends=ends)
     groups: list[EventGroup] = []
     precise = sorted((s for s in kept if s.record.precision == "day"), key=lambda s: s.record.day)
     run: list[ScoredRecord] = []
@@ -317,8 +318,6 @@ def _best_per_sentence(records: list[ScoredRecord], ends: bool = False) -> list[
     return [item for item in records if best[(item.record.article_id, item.record.sentence_start)] is item]
 
 
-#: A question about when something stopped: a range answers it with its last day.
-_ENDS = re.compile(r"\b(?:end|ended|ends|over|conclude[sd]?|finish(?:ed)?|reopen(?:ed)?|lift(?:ed)?|expire[sd]?)\b", re.I)
 _RANGE_FROM = re.compile(r"\b(?:from|between)\s+$", re.I)
 _RANGE_TO = re.compile(r"^(?:,?\s*(?:19|20)\d\d)?,?\s*(?:to|through|until|till|and)\s+$", re.I)
 _RANGE_DASH = re.compile(r"^(?:,?\s*(?:19|20)\d\d)?\s*[-\u2013\u2014]\s*$")
