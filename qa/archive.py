@@ -146,7 +146,7 @@ class Archive:
             self.retriever.invalidate()
         if sentences and not report.interrupted and not report.pending:
             own = self.encode_event_sentences(progress)
-            report.sentences, report.sentences_pending, report.sentence_seconds = own.encoded, own.pending, own.seconds
+            report.add_sentences(own)
             report.interrupted = own.interrupted
         return report
 
@@ -475,8 +475,7 @@ class BackgroundFill:
             self._archive.retriever.refresh()
             self._archive.events  # noqa: B018 -- made now, not by the next when-question
         if not self.report.interrupted and not self.report.pending and not self.sentences.stop_requested:
-            own = self._archive.encode_event_sentences(fill=self.sentences)
-            self.report.sentences, self.report.sentences_pending, self.report.sentence_seconds = own.encoded, own.pending, own.seconds
+            self.report.add_sentences(self._archive.encode_event_sentences(fill=self.sentences))
 
     def stop(self, timeout: float | None = None) -> None:
         self.fill.interrupt()

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from qa.index import ChromaStore, ChunkRecord
 from qa.models import Article, EventDate, IngestError, IngestReport, PassedOver
 from qa.sentence_vectors import SentenceVectors
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.event_vectors import SentenceFillReport
 
 Phase = Literal["read", "embed"]
 _DONE = object()
@@ -306,6 +309,10 @@ class FillReport:
     sentences: int = 0
     sentences_pending: int = 0
     sentence_seconds: float = 0.0
+
+    def add_sentences(self, own: SentenceFillReport) -> None:
+        """Take in what the event sentences' fill that followed did."""
+        self.sentences, self.sentences_pending, self.sentence_seconds = own.encoded, own.pending, own.seconds
 
 
 class VectorFill(_Stages):

@@ -61,20 +61,32 @@ def pool_sentences(text: str, token_vectors: np.ndarray, offsets: Sequence[tuple
     return SentenceVectors(starts, ends, vectors)
 
 
+def _quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 with one scale per row: a quarter of float32, cosine error about 1e-3."""
+    if not len(vectors):
+        return np.zeros(0, np.float32), np.zeros(0, np.int8)
+    scales = np.maximum(np.abs(vectors).max(axis=1), 1e-12).astype(np.float32)
+    return scales, np.round(vectors / scales[:, None] * 127).astype(np.int8)
+
+
+def _dequantize(scales: np.ndarray, quantized: bytes) -> np.ndarray:
+    """Unit-length float32 rows back from ``_quantize``."""
+    raw = np.frombuffer(quantized, dtype=np.int8).astype(np.float32)
+    if not len(scales):
+        return raw.reshape(0, 0)
+    vectors = raw.reshape(len(scales), -1) * (scales[:, None] / 127)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors.astype(np.float32)
+
+
 def _pack(item: SentenceVectors) -> tuple[bytes, bytes, bytes, bytes]:
-    # int8 with one scale per sentence: a quarter of float32, cosine error about 1e-3.
-    scales = np.maximum(np.abs(item.vectors).max(axis=1), 1e-12).astype(np.float32) if len(item.vectors) else np.zeros(0, np.float32)
-    quantized = np.round(item.vectors / scales[:, None] * 127).astype(np.int8) if len(item.vectors) else np.zeros(0, np.int8)
+    scales, quantized = _quantize(item.vectors)
     return item.starts.astype(np.int32).tobytes(), item.ends.astype(np.int32).tobytes(), scales.tobytes(), quantized.tobytes()
 
 
 def _unpack(starts: bytes, ends: bytes, scales: bytes, quantized: bytes) -> SentenceVectors:
-    scale = np.frombuffer(scales, dtype=np.float32)
-    raw = np.frombuffer(quantized, dtype=np.int8).astype(np.float32)
-    vectors = raw.reshape(len(scale), -1) * (scale[:, None] / 127) if len(scale) else raw.reshape(0, 0)
-    if len(scale):
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    return SentenceVectors(np.frombuffer(starts, dtype=np.int32), np.frombuffer(ends, dtype=np.int32), vectors.astype(np.float32))
+    vectors = _dequantize(np.frombuffer(scales, dtype=np.float32), quantized)
+    return SentenceVectors(np.frombuffer(starts, dtype=np.int32), np.frombuffer(ends, dtype=np.int32), vectors)
 
 
 class SentenceVectorStore:
@@ -106,11 +118,15 @@ class SentenceVectorStore:
 
     def put(self, items: Iterable[tuple[str, SentenceVectors]]) -> None:
         rows = [(text_hash, *_pack(item)) for text_hash, item in items]
+        self._insert("INSERT OR IGNORE INTO sentence_vectors VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _insert(self, statement: str, rows: list[tuple[object, ...]]) -> None:
+        """``rows`` in one transaction."""
         if not rows:
             return
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR IGNORE INTO sentence_vectors VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.executemany(statement, rows)
             self._db.execute("COMMIT")
 
     def get(self, text_hashes: Sequence[str]) -> dict[str, SentenceVectors]:
@@ -133,24 +149,16 @@ class SentenceVectorStore:
 
     def put_own(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
         """Store sentences' own vectors (unit length) by their text hash, in one transaction."""
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for sentence_hash, vector in items:
-            scale = max(float(np.abs(vector).max()), 1e-12)
-            rows.append((sentence_hash, scale, np.round(vector / scale * 127).astype(np.int8).tobytes()))
-        if not rows:
-            return
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR IGNORE INTO own_vectors VALUES (?, ?, ?)", rows)
-            self._db.execute("COMMIT")
+            scales, quantized = _quantize(vector[None, :])
+            rows.append((sentence_hash, float(scales[0]), quantized.tobytes()))
+        self._insert("INSERT OR IGNORE INTO own_vectors VALUES (?, ?, ?)", rows)
 
     def get_own(self, sentence_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored own vectors among ``sentence_hashes`` (unit length, float32)."""
-        found = {}
-        for sentence_hash, scale, raw in self._select("sentence_hash, scale, vector", sentence_hashes, "own_vectors", "sentence_hash"):
-            vector = np.frombuffer(raw, dtype=np.int8).astype(np.float32) * (float(scale) / 127)
-            found[str(sentence_hash)] = vector / max(float(np.linalg.norm(vector)), 1e-12)
-        return found
+        rows = self._select("sentence_hash, scale, vector", sentence_hashes, "own_vectors", "sentence_hash")
+        return {str(h): _dequantize(np.asarray([scale], dtype=np.float32), raw)[0] for h, scale, raw in rows}
 
     def has_own(self, sentence_hashes: Sequence[str]) -> set[str]:
         return {str(row[0]) for row in self._select("sentence_hash", sentence_hashes, "own_vectors", "sentence_hash")}
