@@ -257,7 +257,7 @@ class EventGroup:
         )
 
 
-#: Reports of one event within this many days of the group's first are the same event.
+#: Reports within this many days of the day an event's reports state most are the same event.
 SAME_EVENT_DAYS = 1
 #: Each further article reporting the event adds to its score, with diminishing returns.
 SUPPORT_WEIGHT = 0.09
@@ -287,20 +287,30 @@ def group_events(scored: list[ScoredRecord], ends: bool = False) -> list[EventGr
     kept = [s for s in scored if s.relevance >= floor and s.coverage >= MIN_COVERAGE]
     kept = _best_per_sentence(kept, ends=ends)
     groups: list[EventGroup] = []
-    precise = sorted((s for s in kept if s.record.precision == "day"), key=lambda s: s.record.day)
-    run: list[ScoredRecord] = []
-    for item in [*precise, None]:
-        if run and (item is None or (item.record.day - run[0].record.day).days > SAME_EVENT_DAYS):
-            groups.append(_group(run, "day"))
-            run = []
-        if item is not None:
-            run.append(item)
+    groups += [_group(run, "day") for run in _around_peaks([s for s in kept if s.record.precision == "day"])]
     coarse: dict[tuple[dt.date, Precision], list[ScoredRecord]] = {}
     for item in kept:
         if item.record.precision != "day":
             coarse.setdefault((item.record.day, item.record.precision), []).append(item)
     groups += [_group(members, precision) for (_, precision), members in coarse.items()]
     return groups
+
+
+def _around_peaks(records: list[ScoredRecord]) -> list[list[ScoredRecord]]:
+    """Day-precise records gathered around the days their reports state most: the strongest day
+    takes every record within ``SAME_EVENT_DAYS`` of it, then the strongest day left, and so on.
+    Chaining days from the earliest instead lets a stray report of the day before (an Emmy
+    nomination on the 12th) split one event's reports of the 13th and 14th into two events."""
+    weight: dict[dt.date, float] = {}
+    for item in records:
+        weight[item.record.day] = weight.get(item.record.day, 0.0) + (EXPLICIT_VOTE if item.record.numbered else 1.0) * item.relevance
+    left = sorted(records, key=lambda s: s.record.day)
+    runs = []
+    while left:
+        peak = max({s.record.day for s in left}, key=lambda d: (weight[d], -d.toordinal()))
+        runs.append([s for s in left if abs((s.record.day - peak).days) <= SAME_EVENT_DAYS])
+        left = [s for s in left if abs((s.record.day - peak).days) > SAME_EVENT_DAYS]
+    return runs
 
 
 def _best_per_sentence(records: list[ScoredRecord], ends: bool = False) -> list[ScoredRecord]:

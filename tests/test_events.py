@@ -144,6 +144,25 @@ def test_one_article_s_wrong_day_does_not_beat_the_consensus(tmp_path: Path) -> 
     assert answer.date == "2022-06-17"
 
 
+def test_a_stray_report_of_the_day_before_does_not_split_one_event(tmp_path: Path) -> None:
+    # Reports of the 13th ("Thursday", read against a Friday) and of the 14th (written with its
+    # number) are one event. Chained from the earliest day, the nominations of the 12th took the
+    # 13th's reports into a group of their own, which outnumbered the 14th's.
+    archive = _archive_of(
+        tmp_path,
+        [
+            _article("n1", "2023-07-15", "Actors strike", "The Velda actors' strike began on July 14, shutting down film sets."),
+            _article("n2", "2023-07-16", "Sets dark", "Velda actors have been on strike since July 14."),
+            _article("w1", "2023-07-14", "Walkout", "The Velda actors went on strike on Thursday, shutting down film sets."),
+            _article("w2", "2023-07-14", "Picket lines", "The Velda actors' strike began Thursday night across the country."),
+            _article("s", "2023-07-13", "Awards", "Velda film award nominations were announced on July 12 as actors prepared to strike."),
+        ],
+    )
+    answer = archive.ask("When did the Velda actors go on strike?")
+    assert answer.date == "2023-07-14"
+    assert {c.article_id for c in answer.citations} >= {"n1", "n2"}
+
+
 def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_path: Path) -> None:
     archive = _archive_of(
         tmp_path,
