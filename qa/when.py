@@ -143,7 +143,7 @@ _PLANNED = re.compile(
 #: "the launch was scrubbed") or asks ("Will the Fed cut rates this week?"). On the when set: the
 #: same answers, timeline precision 0.889 -> 0.941 (a meeting that held rates no longer drawn).
 _NOT_HAPPENED = re.compile(
-    r"\?\s*$|\b(?:unchanged|steady|paused?|held\s+off|no\s+further|averted?|avoid(?:ed)?|postponed?|called\s+off|delayed|scrubbed)\b",
+    r"\?\s*$|\b(?:unchanged|steady|paused?|held\s+off|no\s+further|avert(?:ed|s|ing)?|avoid(?:ed|s|ing)?|postponed?|called\s+off|delayed|scrubbed)\b",
     re.I,
 )
 _WORDS = re.compile(r"[^\W_]+")

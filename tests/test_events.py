@@ -226,6 +226,8 @@ def test_announcing_something_is_an_act_and_saying_is_a_statement(tmp_path: Path
         ("The central bank held its main interest rate steady on May 7.", False),
         ("Will the central bank cut its main interest rate on June 4?", False),
         ("The vote on Friday would avert a shutdown.", False),
+        ("Lawmakers reached a deal late Saturday to avert a shutdown.", False),
+        ("Congress passed a stopgap bill on Sunday, averting a shutdown.", False),
         ("The launch was scrubbed on Monday.", False),
         ("The rocket is set to launch on Monday.", False),
     ],
