@@ -320,7 +320,7 @@ class Archive:
         filters = _event_filters(_filters(since, until, source, as_of), intent)
         groups = self.dated_events(query, intent, filters)
         if groups:
-            timeline = event_timeline(query, groups)
+            timeline = event_timeline(query, groups, happened=not intent.future)
         else:
             passages = self._passages(query, filters, _recent_start(filters, intent), depth=ASK_DEPTH * 2)
             sentences = self._scored_sentences(query, passages, intent, filters.last_day, dated=True)

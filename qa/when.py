@@ -376,6 +376,8 @@ def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:
     those whose score (relevance and support) is near the best, otherwise the best."""
     if not groups:
         return None
+    if order in ("last", "first"):
+        groups = _occurred(groups)
     pool = [g for g in groups if g.precision == "day"] or groups
     best = max(g.score for g in pool)
     near = [g for g in pool if g.score >= best - GROUP_MARGIN]
@@ -384,6 +386,17 @@ def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:
     if order == "first":
         return min(near, key=lambda g: (_period_end(g), -g.score))
     return max(near, key=lambda g: g.score)
+
+
+def _occurred(groups: list[EventGroup]) -> list[EventGroup]:
+    """The groups that are occurrences: those with a report that it happened (``reports_it_happened``)
+    within ``OCCURRED_MARGIN`` of the best such report among day-precise groups. A day that every
+    report only plans, expects or denies ("could launch as soon as Sunday, Sept. 15") is no
+    occurrence for "last", "first" or a time line of what happened."""
+    reported = [max((m.relevance for m in g.members if reports_it_happened(m.record.sentence)), default=0.0) for g in groups]
+    days = [r for g, r in zip(groups, reported, strict=True) if g.precision == "day"] or reported
+    floor = max(days) - OCCURRED_MARGIN
+    return [g for g, r in zip(groups, reported, strict=True) if r >= floor]
 
 
 def _period_end(group: EventGroup) -> dt.date:
@@ -411,13 +424,17 @@ def event_answer(question: str, group: EventGroup, groups: list[EventGroup], max
     )
 
 
-def event_timeline(query: str, groups: list[EventGroup]) -> Timeline:
-    """Every group near the best, oldest first; a coarse date holding a precise group is that group."""
+def event_timeline(query: str, groups: list[EventGroup], happened: bool = True) -> Timeline:
+    """Every group near the best, oldest first; a coarse date holding a precise group is that group.
+    With ``happened`` (a time line of what happened, not of what is planned) only occurrences
+    (``_occurred``) are drawn: not "could launch as soon as Sunday, Oct. 13", written on Oct. 7."""
     if not groups:
         return Timeline(query=query, events=[])
     pool = [g for g in groups if g.precision == "day"] or groups
     best = max(g.score for g in pool)
     near = [g for g in groups if g.score >= best - TIMELINE_MARGIN]
+    if happened:
+        near = [g for g in near if g in _occurred(groups)]
     # What "when ... first" and "when ... last" would answer is on the timeline too.
     near += [g for g in (choose(groups, "first"), choose(groups, "last")) if g is not None and g not in near]
     precise = [g for g in near if g.precision == "day"]
@@ -460,3 +477,7 @@ def _fold_copies(citations: list[Citation]) -> list[Citation]:
 
 #: Groups this far below the best one are drawn on a timeline.
 TIMELINE_MARGIN = 0.15
+#: An occurrence's best report that it happened is at most this far below the best such report
+#: (``_occurred``). On the when set: timelines' precision 0.941 -> 1.0, recall the same, and the
+#: same answers, for any margin from 0.2 to 0.5 (0.1 costs three answers).
+OCCURRED_MARGIN = 0.3

@@ -163,6 +163,29 @@ def test_a_stray_report_of_the_day_before_does_not_split_one_event(tmp_path: Pat
     assert {c.article_id for c in answer.citations} >= {"n1", "n2"}
 
 
+def test_a_day_that_is_only_planned_is_no_occurrence(tmp_path: Path) -> None:
+    archive = _archive_of(
+        tmp_path,
+        [
+            _article(
+                "a1", "2024-03-04", "Kestrel flies", "The Kestrel test rocket launched on March 3 from the coastal pad and reached orbit."
+            ),
+            _article(
+                "a2", "2024-06-10", "Kestrel again", "The Kestrel test rocket launched on June 9 from the coastal pad on its second flight."
+            ),
+            _article(
+                "p1",
+                "2024-09-07",
+                "Kestrel soon",
+                "The Kestrel test rocket could launch as soon as Sunday, Sept. 15, from the coastal pad.",
+            ),
+        ],
+    )
+    timeline = archive.timeline("When did the Kestrel test rocket launch?")
+    assert [e.date for e in timeline.events] == ["2024-03-03", "2024-06-09"]
+    assert archive.ask("When did the Kestrel test rocket last launch?").date == "2024-06-09"
+
+
 def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_path: Path) -> None:
     archive = _archive_of(
         tmp_path,
