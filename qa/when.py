@@ -352,7 +352,11 @@ EXPLICIT_VOTE = 2.0
 
 def _group(members: list[ScoredRecord], precision: Precision) -> EventGroup:
     votes: dict[dt.date, float] = {}
-    for m in members:
+    # Reports written after the day they name tell what happened; a preview ("the contract expires
+    # at 11:59 p.m. on Sept. 14", written before it) tells what was planned, and votes only when
+    # there is nothing else.
+    reports = [m for m in members if not _preview(m.record)] or members
+    for m in reports:
         # A day resolved from a weekday or a word ("Tuesday", "yesterday": read against when and
         # where the article was written) is less sure than one written with its number ("Jan. 8").
         weight = EXPLICIT_VOTE if m.record.numbered else 1.0
@@ -368,6 +372,11 @@ def _group(members: list[ScoredRecord], precision: Precision) -> EventGroup:
     base = (1 - SCORE_MIX) * top + SCORE_MIX * sum(reports) / len(reports)
     score = base + SUPPORT_WEIGHT * math.log1p(articles - 1)
     return EventGroup(day=day, precision=precision, members=members, top=top, score=score)
+
+
+def _preview(record: EventRecord) -> bool:
+    """Whether the record names a day after its article was published."""
+    return record.published is not None and record.day > record.published
 
 
 def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:

@@ -186,6 +186,26 @@ def test_a_day_that_is_only_planned_is_no_occurrence(tmp_path: Path) -> None:
     assert archive.ask("When did the Kestrel test rocket last launch?").date == "2024-06-09"
 
 
+def test_what_happened_dates_an_event_not_what_was_planned_before_it(tmp_path: Path) -> None:
+    # Two previews name the deadline (the 14th) before it; the one report written after names the 15th.
+    archive = _archive_of(
+        tmp_path,
+        [
+            _article(
+                "p1",
+                "2023-09-12",
+                "Port deadline",
+                "The Orvik dockworkers' contract expires at 11:59 p.m. on Sept. 14, and the dockworkers will strike if no deal is reached.",
+            ),
+            _article("p2", "2023-09-13", "Strike looms", "The Orvik dockworkers plan to strike when their contract expires on Sept. 14."),
+            _article("r1", "2023-09-16", "Port strike", "The Orvik dockworkers' strike began Sept. 15 at the main port."),
+        ],
+    )
+    answer = archive.ask("When did the Orvik dockworkers go on strike?")
+    assert answer.date == "2023-09-15"
+    assert answer.citations[0].article_id == "r1"
+
+
 def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_path: Path) -> None:
     archive = _archive_of(
         tmp_path,
