@@ -206,6 +206,27 @@ def test_what_happened_dates_an_event_not_what_was_planned_before_it(tmp_path: P
     assert answer.citations[0].article_id == "r1"
 
 
+def test_a_date_in_another_verb_s_clause_does_not_date_the_event(tmp_path: Path) -> None:
+    # "early Wednesday" is the reversal's day; the declaration is Tuesday's.
+    archive = _archive_of(
+        tmp_path,
+        [
+            _article(
+                "a1", "2024-12-04", "Martial law", "Premier Halvard Stenn declared martial law before reversing the move early Wednesday."
+            ),
+            _article(
+                "a2",
+                "2024-12-04",
+                "Markets",
+                "Premier Halvard Stenn's failed attempt to impose martial law late on Tuesday shook the markets.",
+            ),
+        ],
+    )
+    answer = archive.ask("When did Premier Halvard Stenn declare martial law?")
+    assert answer.date == "2024-12-03"
+    assert answer.citations[0].article_id == "a2"
+
+
 def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_path: Path) -> None:
     archive = _archive_of(
         tmp_path,
