@@ -39,12 +39,25 @@ from qa.settings import Settings  # noqa: E402
 SIZES = (1, 2, 4, 8, 16, 32, 64)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def chunks_parser(description: str) -> argparse.ArgumentParser:
+    """The options of the benchmarks that encode archive chunks (this one and bench/engines.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--articles", type=int, default=40)
     parser.add_argument("--chunks", type=int, default=320)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    return parser
+
+
+def archive_chunks(encoder: Encoder, settings: Settings, articles: int, chunks: int) -> list[str]:
+    """The first ``chunks`` chunk texts ingest would make of the first ``articles`` archive articles."""
+    chunker = Chunker(encoder.tokenizer, settings.chunk_tokens, settings.overlap_tokens)
+    read = [a for a in itertools.islice(read_paths([ARCHIVE]), articles) if isinstance(a, Article)]
+    return [c.text for a in read for c in chunker.chunk(a.text)][:chunks]
+
+
+def main() -> int:
+    parser = chunks_parser(__doc__.splitlines()[0])
     parser.add_argument("--precision-only", action="store_true", help="only float32 against bfloat16")
     args = parser.parse_args()
     if not ARCHIVE.exists():
@@ -52,9 +65,7 @@ def main() -> int:
         return 2
     settings = Settings()
     encoder = Encoder.shared(settings.resolved_model_dir())
-    chunker = Chunker(encoder.tokenizer, settings.chunk_tokens, settings.overlap_tokens)
-    articles = [a for a in itertools.islice(read_paths([ARCHIVE]), args.articles) if isinstance(a, Article)]
-    texts = [c.text for a in articles for c in chunker.chunk(a.text)][: args.chunks]
+    texts = archive_chunks(encoder, settings, args.articles, args.chunks)
     if args.precision_only:
         result = {"chunks": len(texts), "repeat": args.repeat, **precision(encoder, texts, args.repeat)}
         return report("encode-precision", result, args.json)

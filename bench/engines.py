@@ -20,8 +20,6 @@ least). Writes bench/results/engines-*.json. The CPU flags that matter are print
 
 from __future__ import annotations
 
-import argparse
-import itertools
 import json
 import statistics
 import sys
@@ -35,12 +33,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from encode_batch import archive_chunks, chunks_parser  # noqa: E402
 from results_file import ARCHIVE, save  # noqa: E402
 
-from qa import Article  # noqa: E402
-from qa.chunk import Chunker  # noqa: E402
 from qa.embed import WIDTH_STEP, Encoder, native_bfloat16  # noqa: E402
-from qa.ingest import read_paths  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]  # word-piece ids, attention mask, token types
@@ -190,20 +186,13 @@ def engines(encoder: Encoder, folder: Path, sample: Batch) -> dict[str, Engine]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=40)
-    parser.add_argument("--chunks", type=int, default=320)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = chunks_parser(__doc__.splitlines()[0]).parse_args()
     if not ARCHIVE.exists():
         print(f"needs {ARCHIVE} (../shared/data beside the project)", file=sys.stderr)
         return 2
     settings = Settings()
     encoder = Encoder(settings.resolved_model_dir(), precision="float32")
-    chunker = Chunker(encoder.tokenizer, settings.chunk_tokens, settings.overlap_tokens)
-    articles = [a for a in itertools.islice(read_paths([ARCHIVE]), args.articles) if isinstance(a, Article)]
-    texts = [c.text for a in articles for c in chunker.chunk(a.text)][: args.chunks]
+    texts = archive_chunks(encoder, settings, args.articles, args.chunks)
     work = batches(encoder, texts, settings.encode_batch_size)
     with tempfile.TemporaryDirectory() as folder:
         found = engines(encoder, Path(folder), work[0])
