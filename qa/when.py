@@ -422,14 +422,20 @@ def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:
 
 
 def _occurred(groups: list[EventGroup]) -> list[EventGroup]:
-    """The groups that are occurrences: those with a report that it happened (``reports_it_happened``)
-    within ``OCCURRED_MARGIN`` of the best such report among day-precise groups. A day that every
-    report only plans, expects or denies ("could launch as soon as Sunday, Sept. 15") is no
-    occurrence for "last", "first" or a time line of what happened."""
-    reported = [max((m.relevance for m in g.members if reports_it_happened(m.record.sentence)), default=0.0) for g in groups]
+    """The groups that are occurrences: those with a report that it happened (``reports_it_happened``),
+    written on or after the day it names, within ``OCCURRED_MARGIN`` of the best such report among
+    day-precise groups. A day that every report only plans, expects or denies ("could launch as
+    soon as Sunday, Sept. 15"), or that only previews name, is no occurrence for "last", "first" or
+    a time line of what happened."""
+    reported = [max((m.relevance for m in g.members if _confirms(m.record)), default=0.0) for g in groups]
     days = [r for g, r in zip(groups, reported, strict=True) if g.precision == "day"] or reported
     floor = max(days) - OCCURRED_MARGIN
     return [g for g, r in zip(groups, reported, strict=True) if r >= floor]
+
+
+def _confirms(record: EventRecord) -> bool:
+    """Whether the record reports that its event happened, written on or after the day it names."""
+    return reports_it_happened(record.sentence) and not _preview(record)
 
 
 def _period_end(group: EventGroup) -> dt.date:

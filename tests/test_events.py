@@ -197,7 +197,7 @@ def test_the_day_of_one_event(tmp_path: Path, texts: list[tuple[str, str, str]],
     assert answer.citations[0].article_id in cited
 
 
-def test_a_day_that_is_only_planned_is_no_occurrence(tmp_path: Path) -> None:
+def test_a_day_that_is_only_planned_or_previewed_is_no_occurrence(tmp_path: Path) -> None:
     archive = _archive_of(
         tmp_path,
         [
@@ -213,6 +213,8 @@ def test_a_day_that_is_only_planned_is_no_occurrence(tmp_path: Path) -> None:
                 "Kestrel soon",
                 "The Kestrel test rocket could launch as soon as Sunday, Sept. 15, from the coastal pad.",
             ),
+            # Written before the day it names, with no word of a plan: a preview all the same.
+            _article("p2", "2024-11-02", "Kestrel schedule", "The Kestrel test rocket launches on Nov. 9 from the coastal pad."),
         ],
     )
     timeline = archive.timeline("When did the Kestrel test rocket launch?")
