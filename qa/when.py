@@ -473,7 +473,8 @@ def event_timeline(query: str, groups: list[EventGroup], happened: bool = True) 
     best = max(g.score for g in pool)
     near = [g for g in groups if g.score >= best - TIMELINE_MARGIN]
     if happened:
-        near = [g for g in near if g in _occurred(groups)]
+        occurred = {id(g) for g in _occurred(groups)}
+        near = [g for g in near if id(g) in occurred]
     # What "when ... first" and "when ... last" would answer is on the timeline too.
     near += [g for g in (choose(groups, "first"), choose(groups, "last")) if g is not None and g not in near]
     precise = [g for g in near if g.precision == "day"]
