@@ -35,6 +35,8 @@ class ScoredRecord:
     #: Whether its date is written in a clause of a verb the question does not name
     #: (``_subordinate_verb``): it counts for the event, not for the event's day.
     other_verb: bool = False
+    #: Whether its sentence can report that the event happened (``reports_it_happened``).
+    happened: bool = True
 
 
 def score_records(
@@ -62,7 +64,6 @@ def score_records(
     event_words = [t for t in terms if t not in names] or terms
     keys = {t: stem_key(t) for t in [*terms, *names]}
     past = bool(_PAST_QUESTION.search(question))
-    question_keys = {stem_key(fold_word(w)) for w in _WORDS.findall(question)}
     scored = []
     similarity = index.vectors[rows] @ vector if len(rows) and index.vectors.shape[1] == len(vector) else np.zeros(len(rows))
     for row, sim in zip(rows.tolist(), similarity.tolist(), strict=True):
@@ -78,12 +79,13 @@ def score_records(
         own = sum(weights[t] for t in in_sentence) / total
         coverage = sum(weights[t] for t in in_context | in_sentence) / total
         item = ScoredRecord(record, float(sim), coverage, own, 0.0, _placement(record, {keys[t] for t in event_words}))
-        if past and not reports_it_happened(record.sentence):
+        item.happened = reports_it_happened(record.sentence)
+        if past and not item.happened:
             item.placement *= PLANNED_WEIGHT
         if _attributed(record) and not _SAYING.search(question):
             item.placement *= SAID_WEIGHT
         verb = _subordinate_verb(record)
-        item.other_verb = verb is not None and stem_key(fold_word(verb)) not in question_keys
+        item.other_verb = verb is not None and stem_key(fold_word(verb)) not in keys.values()
         scored.append(item)
     if scored and (exact is not None or stored is not None):
         own_similarity = stored(list(dict.fromkeys(item.record.sentence for item in scored))) if stored is not None else {}
@@ -326,7 +328,7 @@ def _around_peaks(records: list[ScoredRecord]) -> list[list[ScoredRecord]]:
     nomination on the 12th) split one event's reports of the 13th and 14th into two events."""
     weight: dict[dt.date, float] = {}
     for item in records:
-        weight[item.record.day] = weight.get(item.record.day, 0.0) + (EXPLICIT_VOTE if item.record.numbered else 1.0) * item.relevance
+        weight[item.record.day] = weight.get(item.record.day, 0.0) + _vote(item)
     left = sorted(records, key=lambda s: s.record.day)
     runs = []
     while left:
@@ -373,6 +375,13 @@ def _range(items: list[ScoredRecord]) -> tuple[ScoredRecord, ScoredRecord] | Non
 EXPLICIT_VOTE = 2.0
 
 
+def _vote(item: ScoredRecord) -> float:
+    """How much a record says its event was on its day: its relevance, twice over when the day is
+    written with its number ("Jan. 8") rather than resolved from a weekday or a word ("Tuesday",
+    "yesterday": read against when and where the article was written)."""
+    return (EXPLICIT_VOTE if item.record.numbered else 1.0) * item.relevance
+
+
 def _group(members: list[ScoredRecord], precision: Precision) -> EventGroup:
     votes: dict[dt.date, float] = {}
     # Reports written after the day they name tell what happened; a preview ("the contract expires
@@ -381,10 +390,7 @@ def _group(members: list[ScoredRecord], precision: Precision) -> EventGroup:
     # when there is nothing else.
     reports = [m for m in members if not _preview(m.record) and not m.other_verb] or members
     for m in reports:
-        # A day resolved from a weekday or a word ("Tuesday", "yesterday": read against when and
-        # where the article was written) is less sure than one written with its number ("Jan. 8").
-        weight = EXPLICIT_VOTE if m.record.numbered else 1.0
-        votes[m.record.day] = votes.get(m.record.day, 0.0) + weight * m.relevance
+        votes[m.record.day] = votes.get(m.record.day, 0.0) + _vote(m)
     day = max(votes, key=lambda d: (votes[d], -d.toordinal()))
     top = max(m.relevance for m in members)
     best_per_article: dict[str, float] = {}
@@ -427,15 +433,10 @@ def _occurred(groups: list[EventGroup]) -> list[EventGroup]:
     day-precise groups. A day that every report only plans, expects or denies ("could launch as
     soon as Sunday, Sept. 15"), or that only previews name, is no occurrence for "last", "first" or
     a time line of what happened."""
-    reported = [max((m.relevance for m in g.members if _confirms(m.record)), default=0.0) for g in groups]
+    reported = [max((m.relevance for m in g.members if m.happened and not _preview(m.record)), default=0.0) for g in groups]
     days = [r for g, r in zip(groups, reported, strict=True) if g.precision == "day"] or reported
     floor = max(days) - OCCURRED_MARGIN
     return [g for g, r in zip(groups, reported, strict=True) if r >= floor]
-
-
-def _confirms(record: EventRecord) -> bool:
-    """Whether the record reports that its event happened, written on or after the day it names."""
-    return reports_it_happened(record.sentence) and not _preview(record)
 
 
 def _period_end(group: EventGroup) -> dt.date:
