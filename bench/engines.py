@@ -3,7 +3,7 @@
     python bench/engines.py [--articles 40] [--chunks 320] [--repeat 3] [--json]
 
 Chunks the first archive articles as ingest does, tokenizes them once, and runs the same batches
-(8 texts, longest first, padded to a multiple of 32 word pieces, as ``Encoder`` does) through
+(``Encoder.batches``: 8 texts, longest first, padded to a multiple of 32 word pieces) through
 each engine that is installed, in turns, ``--repeat`` times:
 
 - torch float32, torch bfloat16 (autocast; emulated where the CPU lacks it), torch int8 (dynamic
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from encode_batch import archive_chunks, chunks_parser  # noqa: E402
 from results_file import ARCHIVE, save  # noqa: E402
 
-from qa.embed import WIDTH_STEP, Encoder, native_bfloat16  # noqa: E402
+from qa.embed import Encoder, native_bfloat16  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]  # word-piece ids, attention mask, token types
@@ -53,22 +53,10 @@ def cpu_flags() -> str:
     return " ".join(flag for flag in FLAGS if flag in present)
 
 
-def batches(encoder: Encoder, texts: list[str], size: int) -> list[Batch]:
-    """The batches ``Encoder`` would run: longest texts first, padded to a multiple of ``WIDTH_STEP``."""
+def batches(encoder: Encoder, texts: list[str]) -> list[Batch]:
+    """The batches ``Encoder`` runs (``Encoder.batches``), with their token types."""
     ids = encoder.tokenizer(texts, truncation=True, max_length=encoder.model.max_seq_length, verbose=False)["input_ids"]
-    ids = sorted(ids, key=len, reverse=True)
-    pad = encoder.tokenizer.pad_token_id or 0
-    out = []
-    for first in range(0, len(ids), size):
-        rows = ids[first : first + size]
-        width = min(-(-len(rows[0]) // WIDTH_STEP) * WIDTH_STEP, encoder.model.max_seq_length)
-        input_ids = np.full((len(rows), width), pad, dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for j, row in enumerate(rows):
-            input_ids[j, : len(row)] = row
-            mask[j, : len(row)] = 1
-        out.append((input_ids, mask, np.zeros_like(input_ids)))
-    return out
+    return [(input_ids, mask, np.zeros_like(input_ids)) for _, input_ids, mask in encoder.batches(ids)]
 
 
 def pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -176,8 +164,7 @@ def engines(encoder: Encoder, folder: Path, sample: Batch) -> dict[str, Engine]:
     except ImportError:
         print("onnxruntime is not installed: skipped", file=sys.stderr)
     try:
-        run, chosen = openvino_engine(path, "f32")
-        found["openvino float32"] = run
+        found["openvino float32"], _ = openvino_engine(path, "f32")
         run, chosen = openvino_engine(path, None)
         found[f"openvino default ({chosen})"] = run
     except ImportError:
@@ -191,9 +178,9 @@ def main() -> int:
         print(f"needs {ARCHIVE} (../shared/data beside the project)", file=sys.stderr)
         return 2
     settings = Settings()
-    encoder = Encoder(settings.resolved_model_dir(), precision="float32")
+    encoder = Encoder(settings.resolved_model_dir(), settings.encode_batch_size, precision="float32")
     texts = archive_chunks(encoder, settings, args.articles, args.chunks)
-    work = batches(encoder, texts, settings.encode_batch_size)
+    work = batches(encoder, texts)
     with tempfile.TemporaryDirectory() as folder:
         found = engines(encoder, Path(folder), work[0])
         outputs: dict[str, np.ndarray] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -200,19 +200,11 @@ class Encoder:
 
         encoded = self.tokenizer(texts, truncation=True, max_length=self.model.max_seq_length, return_offsets_mapping=tokens, verbose=False)
         ids: list[list[int]] = encoded["input_ids"]
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # little padding inside a batch
         vectors = np.zeros((len(ids), self.dimensions), dtype=np.float32)
         words: list[tuple[np.ndarray, list[tuple[int, int]]]] = [(vectors[:0], [])] * len(ids)
-        pad = self.tokenizer.pad_token_id or 0
         with torch.inference_mode():
-            for first in range(0, len(order), self.batch_size):
-                rows = order[first : first + self.batch_size]
-                width = min(-(-len(ids[rows[0]]) // step) * step, self.model.max_seq_length)  # texts are truncated to it
-                input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
-                for j, i in enumerate(rows):
-                    input_ids[j, : len(ids[i])] = torch.tensor(ids[i])
-                    mask[j, : len(ids[i])] = 1
+            for rows, ids_array, mask_array in self.batches(ids, step):
+                input_ids, mask = torch.from_numpy(ids_array), torch.from_numpy(mask_array)
                 with self._encode_lock:  # per batch: a question waits for one batch of a fill, not for all of it
                     out = self._run({"input_ids": input_ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(input_ids)})
                 pooled = out["sentence_embedding"].float().numpy()
@@ -223,6 +215,22 @@ class Encoder:
                     for j, i in enumerate(rows):
                         words[i] = (token_vectors[j, : len(ids[i])].copy(), encoded["offset_mapping"][i])
         return vectors, words
+
+    def batches(self, ids: list[list[int]], step: int = WIDTH_STEP) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+        """Texts' word-piece ids in batches of ``batch_size``, longest first (little padding inside a
+        batch), each padded to a multiple of ``step`` (texts are truncated to the model's window):
+        the rows of ``ids`` in the batch, their padded ids and their attention mask (int64)."""
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        pad = self.tokenizer.pad_token_id or 0
+        for first in range(0, len(order), self.batch_size):
+            rows = order[first : first + self.batch_size]
+            width = min(-(-len(ids[rows[0]]) // step) * step, self.model.max_seq_length)
+            input_ids = np.full((len(rows), width), pad, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, i in enumerate(rows):
+                input_ids[j, : len(ids[i])] = ids[i]
+                mask[j, : len(ids[i])] = 1
+            yield rows, input_ids, mask
 
     def _run(self, features: dict):  # type: ignore[no-untyped-def]
         """The model's modules in turn: the transformer in ``precision``, pooling and normalization in float32."""
