@@ -12,7 +12,13 @@ from qa.models import Passage
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=1000, pattern=r"\S", description="A question in plain language.")
-    as_of: dt.date | None = Field(None, description="Answer from what had been published by this day.")
+    as_of: dt.date | None = Field(
+        None,
+        description=(
+            "Answer as of this day: nothing that happened after it. A when-question's day may come "
+            "from a later report of it; add `until` for only what had been published by then."
+        ),
+    )
     since: dt.date | None = Field(None, description="Only articles published on or after this day.")
     until: dt.date | None = Field(None, description="Only articles published on or before this day.")
     sources: list[str] | None = Field(None, description="Only these sources.")

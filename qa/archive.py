@@ -351,7 +351,12 @@ class Archive:
 
     def dated_events(self, question: str, intent: Intent, filters: Filters) -> list[EventGroup]:
         """Reports of the question's event anywhere in the archive (within the filters and the days
-        the question allows), grouped by day: what "when", "last", "first" and timelines choose from."""
+        the question allows), grouped by day: what "when", "last", "first" and timelines choose from.
+
+        The as-of day bounds the day an event happened, not the day it was reported: a report
+        written later about an earlier day ("the strike on January 8, 2020", in 2024) dates it,
+        often better than the first reports did. ``until`` bounds publication, for an answer from
+        what had been published by then."""
         index = self.events
         if not len(index):
             return []
@@ -361,7 +366,7 @@ class Archive:
             day_until = intent.until
         admitted = index.mask(
             published_since=filters.since,
-            published_until=filters.last_day,
+            published_until=filters.until,
             day_since=intent.since,
             day_until=day_until,
             sources=filters.sources,

@@ -53,7 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     ):
         sub = command(name, help_text)
         sub.add_argument("text", metavar="QUESTION" if name == "ask" else "QUERY")
-        sub.add_argument("--as-of", default=None, help="answer from what was published by this day (YYYY-MM-DD)")
+        sub.add_argument(
+            "--as-of",
+            default=None,
+            help="answer as of this day (YYYY-MM-DD): nothing that happened after it; with --until too, only what was published by then",
+        )
         sub.add_argument("--since", default=None, help="published on or after this day")
         sub.add_argument("--until", default=None, help="published on or before this day")
         sub.add_argument("--source", action="append", default=None, help="only this source (repeatable)")

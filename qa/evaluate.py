@@ -137,13 +137,15 @@ def evaluate(
     progress: Callable[[int], None] | None = None,
     reader: Reader = "extractive",
 ) -> EvalReport:
-    """Ask every question (with its ``as_of`` day unless ``use_as_of`` is off) and score the answers."""
+    """Ask every question (with its ``as_of`` day unless ``use_as_of`` is off) and score the answers.
+    A RealTime QA question is asked on its ``as_of`` day: it reads only what had been published
+    by then (``until`` as well as ``as_of``), so no later article can give its answer away."""
     results: list[QuestionResult] = []
     quotes = QuoteCheck(archive)
     for row in questions:
         as_of = row.get("as_of") if use_as_of else None
         started = time.perf_counter()
-        steps = list(archive.ask_stream(row["question"], as_of=as_of, k=10, reader=reader))
+        steps = list(archive.ask_stream(row["question"], as_of=as_of, until=as_of, k=10, reader=reader))
         ms = (time.perf_counter() - started) * 1000
         answer = steps[-1]
         assert isinstance(answer, Answer)

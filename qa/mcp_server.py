@@ -52,7 +52,10 @@ def build_server(archive: Archive) -> MCPServer:
     @server.tool()
     def ask(
         question: Annotated[str, Field(min_length=1, max_length=1000, description="A question in plain language")],
-        as_of: Annotated[dt.date | None, Field(description="Answer from what had been published by this day")] = None,
+        as_of: Annotated[
+            dt.date | None,
+            Field(description="Answer as of this day: nothing that happened after it (add until for only what was published by then)"),
+        ] = None,
         since: Day = None,
         until: Day = None,
         sources: Sources = None,

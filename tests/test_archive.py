@@ -30,10 +30,14 @@ def test_headline_question_gives_the_latest_strike_with_a_verbatim_citation(corp
         assert texts[citation.article_id][citation.start : citation.end] == citation.quote
 
 
-def test_as_of_answers_from_what_was_published_by_then(corpus_archive: Archive) -> None:
-    answer = corpus_archive.ask(HEADLINE, as_of="2023-06-01")
+def test_as_of_leaves_out_what_happened_later_and_until_what_was_published_later(corpus_archive: Archive) -> None:
+    answer = corpus_archive.ask(HEADLINE, as_of="2023-06-01", k=10)
     assert answer.date == "2020-01-08"
-    assert all(c.published <= "2023-06-01" for c in answer.citations)
+    # Reports written after the as-of day about the strike before it are its evidence too.
+    assert any(c.published > "2023-06-01" for c in answer.citations)
+    known = corpus_archive.ask(HEADLINE, as_of="2023-06-01", until="2023-06-01", k=10)
+    assert known.date == "2020-01-08"
+    assert all(c.published <= "2023-06-01" for c in known.citations)
 
 
 def test_later_mentions_do_not_move_the_first_strike(corpus_archive: Archive) -> None:
