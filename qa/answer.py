@@ -143,8 +143,14 @@ _QUALIFYING_YEARS = re.compile(
 
 def _asked(question: str) -> str:
     """The sentence that asks, without what comes before it ("Tax season has begun. When is...")
-    or a word that only links it ("Finally, when does...")."""
-    last = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])", question.strip())[-1]
+    or a word that only links it ("Finally, when does..."). An abbreviation ends no sentence.
+
+    >>> _asked("When did the Supreme Court overturn Roe v. Wade?")
+    'When did the Supreme Court overturn Roe v. Wade?'
+    """
+    question = question.strip()
+    spans = split_sentences(question)
+    last = question[spans[-1][0] :] if spans else question
     return re.sub(r"^[A-Za-z]+,\s+", "", last)
 
 
