@@ -222,6 +222,20 @@ def test_a_day_that_is_only_planned_or_previewed_is_no_occurrence(tmp_path: Path
     assert archive.ask("When did the Kestrel test rocket last launch?").date == "2024-06-09"
 
 
+def test_a_month_that_reports_agree_on_beats_a_far_weaker_day(tmp_path: Path) -> None:
+    texts = [
+        ("m1", "2023-09-10", "Mercenary chief Orlov Darsk died in a plane crash last month, along with nine others."),
+        ("m2", "2023-09-20", "Orlov Darsk, who died in a plane crash last month, was buried quietly near the capital."),
+        ("m3", "2023-10-02", "Since Orlov Darsk died in a plane crash in August, his fighters have scattered."),
+        # A day, but of something else: it must not answer because it is a day.
+        ("d1", "2022-02-04", "Orlov Darsk said on Thursday that he feared dying in a plane crash."),
+    ]
+    archive = _archive_of(tmp_path, [_article(id_, published, "Report", text) for id_, published, text in texts])
+    answer = archive.ask("When did Orlov Darsk die in a plane crash?")
+    assert (answer.date, answer.precision) == ("2023-08-01", "month")
+    assert answer.citations[0].article_id in {"m1", "m2", "m3"}
+
+
 def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_path: Path) -> None:
     archive = _archive_of(
         tmp_path,
