@@ -31,6 +31,26 @@ _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 _GAP = r"(?:\s+|(?<=\.))"
 _NUM = r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 
+#: Two days of one month written as a range, the year (if any) written once after both:
+#: "Jan. 7-8, 2020", "March 17–18", "7-8 January 2020". Each day is read with the range's month and year.
+_DASH = r"\s?[-\u2013]\s?"
+_DAY_RANGES: list[re.Pattern[str]] = [
+    re.compile(
+        _MONTH.format("mon") + _GAP + _DAY.format("d") + _DASH + _DAY.format("d2") + r"(?:,?\s+" + _YEAR.format("y") + r")?\b(?![:.]\d)"
+    ),
+    re.compile(
+        r"\b"
+        + _DAY.format("d")
+        + _DASH
+        + _DAY.format("d2")
+        + r"\s+(?:of\s+)?"
+        + _MONTH.format("mon")
+        + r"(?:,?\s+"
+        + _YEAR.format("y")
+        + r")?"
+    ),
+]
+
 # Order matters: longer, more specific forms first; a span taken by one is not read again.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iso", re.compile(r"\b" + _YEAR.format("y") + r"-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")),
@@ -41,7 +61,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("dm", re.compile(r"\b" + _DAY.format("d") + r"\s+(?:of\s+)?" + _MONTH.format("mon"))),
     ("rel", re.compile(r"\b(?:" + _NUM + r")\s+(?:days?|weeks?|months?|years?)\s+ago\b", re.I)),
     ("rel", re.compile(r"\b(?:last|this)\s+(?:week|month|year)\b", re.I)),
-    ("word", re.compile(r"\b(?:yesterday|today|last night|this morning|tonight)\b", re.I)),
+    ("word", re.compile(r"\b(?:(?:the\s+)?day\s+before\s+yesterday|yesterday|today|last night|this morning|tonight)\b", re.I)),
     # A weekday that names the date written after it ("Sunday, Feb. 12") is that date, not a day of its own.
     (
         "weekday",
@@ -118,6 +138,8 @@ def _relative(phrase: str, published: dt.date) -> tuple[dt.date, Precision] | No
         return published, "day"
     if lowered in ("yesterday", "last night"):
         return published - dt.timedelta(days=1), "day"
+    if lowered.endswith("before yesterday"):
+        return published - dt.timedelta(days=2), "day"
     if lowered == "this week":
         return published - dt.timedelta(days=published.weekday()), "week"
     if lowered == "this month":
@@ -155,9 +177,26 @@ def extract_event_dates(text: str, published: dt.date | None) -> list[EventDate]
     >>> [(e.date.isoformat(), e.precision) for e in extract_event_dates(
     ...     "Missiles hit the base on January 20, as in January 2020.", dt.date(2024, 1, 21))]
     [('2024-01-20', 'day'), ('2020-01-01', 'month')]
+    >>> [(e.date.isoformat(), e.text) for e in extract_event_dates("on the night of Jan. 7-8, 2020", dt.date(2024, 1, 21))]
+    [('2020-01-07', 'Jan. 7'), ('2020-01-08', '8, 2020')]
     """
     found: list[EventDate] = []
     taken: list[tuple[int, int]] = []
+    for pattern in _DAY_RANGES:
+        for match in pattern.finditer(text):
+            if any(match.start() < t_end and t_start < match.end() for t_start, t_end in taken):
+                continue
+            days = _day_range(match, published)
+            if days is None:
+                continue
+            taken.append(match.span())
+            # The first day is written with the month, the second with the year: "Jan. 7" and "8, 2020".
+            first_end = match.end("d") if match.start("mon") < match.start("d") else match.end("mon")
+            spans = [(match.start(), first_end), (match.start("d2"), match.end())]
+            if match.start("mon") > match.start("d"):  # "7-8 January 2020": the month and year follow the second day
+                spans = [(match.start(), match.end("d")), (match.start("d2"), match.end())]
+            for day, (start, end) in zip(days, spans, strict=True):
+                found.append(EventDate(date=day, precision="day", start=start, end=end, text=text[start:end]))
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             start, end = match.span()
@@ -172,6 +211,25 @@ def extract_event_dates(text: str, published: dt.date | None) -> list[EventDate]
             found.append(EventDate(date=resolved[0], precision=resolved[1], start=start, end=end, text=text[start:end]))
     found.sort(key=lambda e: e.start)
     return found
+
+
+def _day_range(match: re.Match[str], published: dt.date | None) -> tuple[dt.date, dt.date] | None:
+    """The two days of a range in one month (``_DAY_RANGES``), in the year written after them, else
+    in the year ``_closest_year`` gives the first; None unless the second day follows the first."""
+    month = _MONTHS[match.group("mon").rstrip(".").lower()]
+    first, second = int(match.group("d")), int(match.group("d2"))
+    if not first < second <= 31:
+        return None
+    try:
+        if match.group("y"):
+            year = int(match.group("y"))
+        elif published is not None and (closest := _closest_year(month, first, published)) is not None:
+            year = closest.year
+        else:
+            return None
+        return dt.date(year, month, first), dt.date(year, month, second)
+    except ValueError:
+        return None
 
 
 def _resolve(kind: str, match: re.Match[str], published: dt.date | None, text: str) -> tuple[dt.date, Precision] | None:

@@ -33,12 +33,30 @@ PUBLISHED = dt.date(2024, 1, 21)  # a Sunday
         ("yesterday", "2024-01-20", "day"),
         ("on December 30", "2023-12-30", "day"),
         ("On Sept.17, the Fed cut rates", "2023-09-17", "day"),
+        ("struck the day before yesterday", "2024-01-19", "day"),
     ],
 )
 def test_resolves_against_publication_day(text: str, day: str, precision: str) -> None:
     (event,) = extract_event_dates(text, PUBLISHED)
     assert (event.date.isoformat(), event.precision) == (day, precision)
     assert text[event.start : event.end] == event.text
+
+
+@pytest.mark.parametrize(
+    ("text", "days", "written"),
+    [
+        # The year written once, after both days, is both days' year (not the nearest to publication).
+        ("on the night of Jan. 7-8, 2020", ["2020-01-07", "2020-01-08"], ["Jan. 7", "8, 2020"]),
+        ("concerts on March 17\u201318, 2023", ["2023-03-17", "2023-03-18"], ["March 17", "18, 2023"]),
+        ("talks on 7-8 January 2020", ["2020-01-07", "2020-01-08"], ["7", "8 January 2020"]),
+        ("hearings on Jan. 10-12", ["2024-01-10", "2024-01-12"], ["Jan. 10", "12"]),
+        ("a 24-17 win in January 2020", ["2020-01-01"], ["January 2020"]),
+    ],
+)
+def test_a_range_of_days_in_one_month_is_both_days(text: str, days: list[str], written: list[str]) -> None:
+    found = extract_event_dates(text, PUBLISHED)
+    assert [e.date.isoformat() for e in found] == days
+    assert [e.text for e in found] == written == [text[e.start : e.end] for e in found]
 
 
 def test_durations_and_numbers_are_not_dates() -> None:

@@ -245,11 +245,15 @@ def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_p
                 "2024-03-01",
                 "Port strike over",
                 "The Halvik dockworkers' strike ran from Jan. 9 to Feb. 20, the longest in the port's history.",
-            )
+            ),
+            # Two days of one month with the year written once, after both.
+            _article("days", "2024-03-01", "An old strike", "The Orlen ferry crews' strike of March 17-18, 2019 stranded thousands."),
         ],
     )
     assert archive.ask("When did the Halvik dockworkers' strike begin?").date == "2024-01-09"
     assert archive.ask("When did the Halvik dockworkers' strike end?").date == "2024-02-20"
+    assert archive.ask("When did the Orlen ferry crews' strike begin?").date == "2019-03-17"
+    assert archive.ask("When did the Orlen ferry crews' strike end?").date == "2019-03-18"
 
 
 def test_a_report_calling_itself_the_first_weighs_more_for_a_first_question(tmp_path: Path) -> None:
