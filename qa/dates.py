@@ -190,11 +190,8 @@ def extract_event_dates(text: str, published: dt.date | None) -> list[EventDate]
             if days is None:
                 continue
             taken.append(match.span())
-            # The first day is written with the month, the second with the year: "Jan. 7" and "8, 2020".
-            first_end = match.end("d") if match.start("mon") < match.start("d") else match.end("mon")
-            spans = [(match.start(), first_end), (match.start("d2"), match.end())]
-            if match.start("mon") > match.start("d"):  # "7-8 January 2020": the month and year follow the second day
-                spans = [(match.start(), match.end("d")), (match.start("d2"), match.end())]
+            # Each day's own words: "Jan. 7" and "8, 2020"; "7" and "8 January 2020".
+            spans = [(match.start(), match.end("d")), (match.start("d2"), match.end())]
             for day, (start, end) in zip(days, spans, strict=True):
                 found.append(EventDate(date=day, precision="day", start=start, end=end, text=text[start:end]))
     for kind, pattern in _PATTERNS:

@@ -415,10 +415,10 @@ def _preview(record: EventRecord) -> bool:
 
 
 def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:
-    """The group that answers. Day-precise groups answer when there are any near the best group
-    (a year is not the day the question asks for), but not a day far weaker than a month or year
-    (``DAY_MARGIN``); among them, for "last" the latest and for "first" the earliest of those whose
-    score (relevance and support) is near the best, otherwise the best."""
+    """The group that answers. Day-precise groups answer before coarser ones (a year is not the day
+    the question asks for) unless they are more than ``DAY_MARGIN`` below them; among them, for
+    "last" the latest and for "first" the earliest of those whose score (relevance and support) is
+    near the best, otherwise the best."""
     if not groups:
         return None
     if order in ("last", "first"):
