@@ -29,7 +29,11 @@ MIN_RELEVANCE = 0.35
 #: Sentences this close to the best are all "about the question" when choosing by date.
 RELEVANCE_MARGIN = 0.12
 
-_WHEN = re.compile(r"^\s*(?:when|since when|(?:on|in|by)?\s*(?:what|which)\s+(?:day|date|year|month|time)|how long ago)\b", re.I)
+_WHEN = re.compile(
+    r"^\s*(?:when|since when|(?:on|in|by)?\s*(?:what|which)\s+(?:day|date|year|month|time)|how long ago"
+    r"|what\s+(?:was|is|were|are)\s+the\s+(?:exact\s+)?(?:date|day)|(?:the\s+)?date\s+of)\b(?!-)",
+    re.I,
+)
 #: "When does summer begin", "when will the trial start": the date asked for may be after the as-of day.
 _FUTURE = re.compile(r"^\s*when\s+(?:does|do|will|is|are|should|must|can)\b", re.I)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]{0,40}>")
@@ -79,6 +83,8 @@ def read_intent(question: str) -> Intent:
     True
     >>> read_intent("Which city flooded this week?").recent_days
     7
+    >>> read_intent("What was the date of the Butler shooting?").when
+    True
     """
     since, until = _year_window(question)
     order: Order = "last" if _LAST.search(question) else "first" if _FIRST.search(question) else None

@@ -59,6 +59,19 @@ def test_spelling_variants_find_the_same_answer(corpus_archive: Archive, spellin
     assert corpus_archive.ask(f"When was {spelling} last hit by ballistic missiles?").date == "2024-01-20"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What was the date of the last ballistic missile strike on Ain al-Asad?",
+        "On which day was Ain al-Asad last hit by ballistic missiles?",
+        "When exactly was Ain al-Asad last hit by ballistic missiles?",
+    ],
+)
+def test_ways_of_asking_for_a_date_find_the_same_answer(corpus_archive: Archive, question: str) -> None:
+    answer = corpus_archive.ask(question)
+    assert (answer.date, answer.precision) == ("2024-01-20", "day")
+
+
 def test_year_window_in_the_question(corpus_archive: Archive) -> None:
     since = corpus_archive.ask("When was Ain al-Asad first hit by ballistic missiles since 2021?")
     assert since.date == "2024-01-20"
