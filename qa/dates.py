@@ -184,7 +184,7 @@ def extract_event_dates(text: str, published: dt.date | None) -> list[EventDate]
     taken: list[tuple[int, int]] = []
     for pattern in _DAY_RANGES:
         for match in pattern.finditer(text):
-            if any(match.start() < t_end and t_start < match.end() for t_start, t_end in taken):
+            if _overlaps(match.span(), taken):
                 continue
             days = _day_range(match, published)
             if days is None:
@@ -197,7 +197,7 @@ def extract_event_dates(text: str, published: dt.date | None) -> list[EventDate]
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             start, end = match.span()
-            if any(start < t_end and t_start < end for t_start, t_end in taken):
+            if _overlaps((start, end), taken):
                 continue
             resolved = _resolve(kind, match, published, text)
             if resolved is None:
@@ -208,6 +208,11 @@ def extract_event_dates(text: str, published: dt.date | None) -> list[EventDate]
             found.append(EventDate(date=resolved[0], precision=resolved[1], start=start, end=end, text=text[start:end]))
     found.sort(key=lambda e: e.start)
     return found
+
+
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
+    """Whether ``span`` shares a character with a span already read as a date."""
+    return any(span[0] < t_end and t_start < span[1] for t_start, t_end in taken)
 
 
 def _day_range(match: re.Match[str], published: dt.date | None) -> tuple[dt.date, dt.date] | None:

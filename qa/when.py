@@ -419,10 +419,13 @@ def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:
     the question asks for) unless they are more than ``DAY_MARGIN`` below them; among them, for
     "last" the latest and for "first" the earliest of those whose score (relevance and support) is
     near the best, otherwise the best."""
+    return _pick(_occurred(groups) if order in ("last", "first") else groups, order)
+
+
+def _pick(groups: list[EventGroup], order: str | None) -> EventGroup | None:
+    """``choose`` among groups already narrowed to occurrences where the order asks for them."""
     if not groups:
         return None
-    if order in ("last", "first"):
-        groups = _occurred(groups)
     days = [g for g in groups if g.precision == "day"]
     pool = days if days and max(g.score for g in days) >= max(g.score for g in groups) - DAY_MARGIN else groups
     best = max(g.score for g in pool)
@@ -480,11 +483,12 @@ def event_timeline(query: str, groups: list[EventGroup], happened: bool = True) 
     pool = [g for g in groups if g.precision == "day"] or groups
     best = max(g.score for g in pool)
     near = [g for g in groups if g.score >= best - TIMELINE_MARGIN]
+    occurred = _occurred(groups)
     if happened:
-        occurred = {id(g) for g in _occurred(groups)}
-        near = [g for g in near if id(g) in occurred]
-    # What "when ... first" and "when ... last" would answer is on the timeline too.
-    near += [g for g in (choose(groups, "first"), choose(groups, "last")) if g is not None and g not in near]
+        ids = {id(g) for g in occurred}
+        near = [g for g in near if id(g) in ids]
+    # What "when ... first" and "when ... last" would answer (``choose``) is on the timeline too.
+    near += [g for g in (_pick(occurred, "first"), _pick(occurred, "last")) if g is not None and g not in near]
     precise = [g for g in near if g.precision == "day"]
     kept = precise + [
         g for g in near if g.precision != "day" and not any(g.day <= p.day <= precision_end(g.day, g.precision) for p in precise)
