@@ -419,6 +419,8 @@ def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:
     the question asks for) unless they are more than ``DAY_MARGIN`` below them; among them, for
     "last" the latest and for "first" the earliest of those whose score (relevance and support) is
     near the best, otherwise the best."""
+    if not groups:
+        return None
     return _pick(_occurred(groups) if order in ("last", "first") else groups, order)
 
 
