@@ -86,6 +86,10 @@ def score_records(
             item.placement *= SAID_WEIGHT
         verb = _subordinate_verb(record)
         item.other_verb = verb is not None and stem_key(fold_word(verb)) not in keys.values()
+        named = _named_by_date(record)
+        if named and not any(stem_key(fold_word(word)) in keys.values() for word in named):
+            item.other_verb = True
+            item.placement *= OTHER_EVENT_WEIGHT
         scored.append(item)
     if scored and (exact is not None or stored is not None):
         own_similarity = stored(list(dict.fromkeys(item.record.sentence for item in scored))) if stored is not None else {}
@@ -208,6 +212,44 @@ def _subordinate_verb(record: EventRecord) -> str | None:
     at = record.date_start - record.sentence_start
     match = _SUBORDINATE.search(record.sentence[max(0, at - 60) : at])
     return (match.group(1) or match.group(2)) if match else None
+
+
+#: A date written as the name of another event than the question's ("hostages taken during its
+#: Oct. 7 attack" for a question about their release) dates that event: the record counts this much.
+OTHER_EVENT_WEIGHT = 0.7
+_DETERMINER_BEFORE = re.compile(r"\b(?:the|its|his|her|their|this|that|a|an|year's)\s+$", re.I)
+#: A time of day after a date ("the Tuesday night") is part of the date, not an event it names.
+_TIME_OF_DAY = re.compile(r"^(?:morning|afternoon|evening|night|midnight|noon|overnight|local|time)$", re.I)
+_NAMED_AFTER = re.compile(r"^(?:,?\s*(?:19|20)\d\d)?,?\s+((?:[^\W\d_][\w-]*\s+){0,2}[^\W\d_][\w-]*)")
+_NOT_NOUN = re.compile(
+    r"^(?:and|or|but|to|of|in|on|at|by|for|from|with|as|when|while|after|before|that|which|who|was|were|is|are|has|had|have|"
+    r"will|would|said|says|the|a|an|it|he|she|they|we)$",
+    re.I,
+)
+
+
+def _named_by_date(record: EventRecord) -> list[str]:
+    """The words a date names when it is written as an event's name ("its Oct. 7 attack", "the
+    January 8, 2020, missile strike", "Tuesday's vote"): the words after it up to the first that
+    cannot be part of a noun phrase. Empty when the date is not written so."""
+    if record.date_start < 0:
+        return []
+    at, end = record.date_start - record.sentence_start, record.date_end - record.sentence_start
+    sentence = record.sentence
+    possessive = re.match(r"^['\u2019]s\b", sentence[end:])
+    if possessive:
+        end += possessive.end()
+    elif not _DETERMINER_BEFORE.search(sentence[max(0, at - 12) : at]):
+        return []
+    match = _NAMED_AFTER.match(sentence[end:])
+    if not match:
+        return []
+    words = []
+    for word in match.group(1).split():
+        if _NOT_NOUN.match(word):
+            break
+        words.append(word)
+    return [] if words and _TIME_OF_DAY.match(words[0]) else words
 
 
 def _placement(record: EventRecord, event_keys: set[str]) -> float:
@@ -430,8 +472,13 @@ def _pick(groups: list[EventGroup], order: str | None) -> EventGroup | None:
         return None
     days = [g for g in groups if g.precision == "day"]
     pool = days if days and max(g.score for g in days) >= max(g.score for g in groups) - DAY_MARGIN else groups
-    best = max(g.score for g in pool)
-    near = [g for g in pool if g.score >= best - GROUP_MARGIN]
+    best = max(pool, key=lambda g: g.score)
+    near = [g for g in pool if g.score >= best.score - GROUP_MARGIN]
+    if order in ("last", "first"):
+        # An occurrence reported as relevantly as the best supported one is a candidate however
+        # few articles report it: support tells how much an occurrence was written about, and the
+        # latest is often the least written about yet.
+        near += [g for g in pool if g.top >= best.top and g not in near]
     if order == "last":
         return max(near, key=lambda g: (g.day, g.score))
     if order == "first":

@@ -133,6 +133,38 @@ def test_the_latest_occurrence_wins_however_far_down_the_passages_it_ranks(tmp_p
     assert first.date == "2019-03-04"
 
 
+def test_the_latest_occurrence_wins_though_fewer_articles_report_it(tmp_path: Path) -> None:
+    earlier = [
+        "The Kessa volcano erupted on March 3, 2021, covering nearby villages in ash.",
+        "Ash fell on three villages when the Kessa volcano erupted on March 3, 2021.",
+        "On March 3, 2021, the Kessa volcano erupted for the first time in a decade.",
+        "Flights were grounded after the Kessa volcano erupted on March 3, 2021.",
+        "The Kessa volcano erupted on March 3, 2021, and lava reached the sea a week later.",
+    ]
+    articles = [_article(f"e{i}", "2021-03-05", "Kessa", text) for i, text in enumerate(earlier)]
+    articles.append(_article("late", "2023-10-14", "Kessa", "The Kessa volcano erupted again on Oct. 12, 2023."))
+    archive = _archive_of(tmp_path, articles)
+    # Five articles' support puts the 2021 eruption's score well above the 2023 one's, but the one
+    # report of 2023 is as relevant as the best of 2021: it is an occurrence, and the latest.
+    answer = archive.ask("When did the Kessa volcano last erupt?")
+    assert answer.date == "2023-10-12"
+    assert answer.citations[0].article_id == "late"
+
+
+def test_a_date_naming_another_event_does_not_date_the_question_s(tmp_path: Path) -> None:
+    texts = [
+        ("a1", "2023-11-30", "On the first day of the truce, the Korvan militia released 12 of the captives seized in its Oct. 7 raid."),
+        ("a2", "2023-11-30", "The Korvan militia released more captives seized during its Oct. 7 raid on the border towns."),
+        ("a3", "2023-12-01", "Families waited as the Korvan militia released captives taken in its Oct. 7 raid."),
+        ("b1", "2023-11-25", "The Korvan militia released a first group of captives on Nov. 24."),
+    ]
+    archive = _archive_of(tmp_path, [_article(id_, published, "Truce", text) for id_, published, text in texts])
+    # "Its Oct. 7 raid" dates the raid: a release is not on that day, however many reports name it.
+    assert archive.ask("When did the Korvan militia first release captives?").date == "2023-11-24"
+    # Asked about the raid, the same words date it.
+    assert archive.ask("When was the Korvan militia's raid?").date == "2023-10-07"
+
+
 def test_one_article_s_wrong_day_does_not_beat_the_consensus(tmp_path: Path) -> None:
     right = [
         _article(f"ok{i}", "2022-06-20", f"Report {i}", "The Orlen bridge over the Sava collapsed on June 17, 2022, killing two.")
