@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from results_file import save  # noqa: E402
 
-from qa import Archive  # noqa: E402
+from qa import Archive, governs  # noqa: E402
 from qa.evaluate import read_jsonl  # noqa: E402
 from qa.event_vectors import sentence_key  # noqa: E402
 
@@ -125,6 +125,7 @@ def measure(index: Path, questions: list[dict], when_questions: list[dict]) -> d
         archive.ask(row["question"], as_of=row.get("as_of"))
     for row in when_questions:
         archive.encoder.forget_queries()
+        governs.forget()
         started = time.perf_counter()
         archive.ask(row["question"], as_of=row.get("as_of"))
         timings.setdefault("when", []).append((time.perf_counter() - started) * 1000)

@@ -318,7 +318,7 @@ class Archive:
         query = plain_question(query)
         intent = read_intent(query)
         filters = _event_filters(_filters(since, until, source, as_of), intent)
-        groups = self.dated_events(query, intent, filters)
+        groups = self.dated_events(query, intent, filters, timeline=True)
         if groups:
             timeline = event_timeline(query, groups, happened=not intent.future)
         else:
@@ -349,14 +349,15 @@ class Archive:
             self._events = (version, index)
         return self._events[1]
 
-    def dated_events(self, question: str, intent: Intent, filters: Filters) -> list[EventGroup]:
+    def dated_events(self, question: str, intent: Intent, filters: Filters, *, timeline: bool = False) -> list[EventGroup]:
         """Reports of the question's event anywhere in the archive (within the filters and the days
         the question allows), grouped by day: what "when", "last", "first" and timelines choose from.
 
         The as-of day bounds the day an event happened, not the day it was reported: a report
         written later about an earlier day ("the strike on January 8, 2020", in 2024) dates it,
         often better than the first reports did. ``until`` bounds publication, for an answer from
-        what had been published by then."""
+        what had been published by then. For a ``timeline`` every occurrence counts alike, whether
+        or not its date belongs to the question's words (``qa.when.GOVERNED_GAIN``)."""
         index = self.events
         if not len(index):
             return []
@@ -385,6 +386,7 @@ class Archive:
             exact=lambda texts: self.encoder.encode(texts) @ vector,
             order=intent.order,
             stored=lambda texts: own_similarities(self.store.sentences, texts, vector),
+            governed=not timeline,
         )
         return group_events(scored, intent.ends)
 

@@ -17,6 +17,7 @@ import numpy as np
 from qa.answer import dated_answer
 from qa.dates import precision_end
 from qa.events import COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
+from qa.governs import date_governors
 from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
 from qa.names import compatible_names, covered_terms, fold_word, stem_key, with_compounds
 
@@ -37,6 +38,8 @@ class ScoredRecord:
     other_verb: bool = False
     #: Whether its sentence can report that the event happened (``reports_it_happened``).
     happened: bool = True
+    #: Whether its date belongs to one of the question's words in the parse of its sentence (``qa.governs``).
+    governed: bool = False
 
 
 def score_records(
@@ -50,6 +53,7 @@ def score_records(
     exact: Callable[[list[str]], np.ndarray] | None = None,
     order: str | None = None,
     stored: Callable[[list[str]], dict[str, float]] | None = None,
+    governed: bool = True,
 ) -> list[ScoredRecord]:
     """Relevance of each candidate record to the question: the meaning of its event sentence, the
     share of the question's terms (by rarity) in the sentence and in its context, and how close
@@ -91,6 +95,8 @@ def score_records(
             item.other_verb = True
             item.placement *= OTHER_EVENT_WEIGHT
         scored.append(item)
+    if governed:
+        _mark_governed(scored, set(keys.values()))
     if scored and (exact is not None or stored is not None):
         own_similarity = stored(list(dict.fromkeys(item.record.sentence for item in scored))) if stored is not None else {}
         if exact is not None:
@@ -102,6 +108,8 @@ def score_records(
                 item.similarity = POOLED_SHARE * item.similarity + (1 - POOLED_SHARE) * float(own_similarity[item.record.sentence])
     for item in scored:
         damp = 1.0 if item.record.how == STATED else CARRIED_WEIGHT
+        if item.governed:
+            damp *= 1 + GOVERNED_GAIN
         placement = 1 - (1 - item.placement) * PLACEMENT_SHARE
         if order != "first" and _looking_back(item.record):  # a first occurrence is mostly told looking back
             damp *= 1 - LOOK_BACK_LOSS
@@ -267,6 +275,29 @@ def _placement(record: EventRecord, event_keys: set[str]) -> float:
     date_at = next((i for i, (start, _) in enumerate(words) if start >= record.date_start), len(words) - 1)
     distance = min(abs(date_at - p) for p in positions)
     return 1.0 - PLACEMENT_LOSS * min(distance, PLACEMENT_WORDS) / PLACEMENT_WORDS
+
+
+#: A report whose date belongs to one of the question's words ("released ... on Nov. 24" for "when
+#: did Hamas release hostages", not "hostages taken during its Oct. 7 attack") gains this share of
+#: its relevance. Only the ``GOVERNED_RECORDS`` most similar records with a date in their sentence
+#: are parsed. On the when set, 47 of 55 against 46 for any gain from 0.08 to 0.12 and 16 to 48
+#: records. Time lines do without it (``score_records(governed=False)``): it widens the gap
+#: between occurrences told in the question's words and those told in others ("lowered" for
+#: "cut"), and drawing every occurrence near the best lost a third of their days (recall 0.762 -> 0.619).
+GOVERNED_GAIN = 0.08
+GOVERNED_RECORDS = 16
+
+
+def _mark_governed(scored: list[ScoredRecord], keys: set[str]) -> None:
+    """Set ``governed`` on the records most similar to the question whose date belongs to a question word."""
+    written = [item for item in scored if item.record.date_start >= 0]
+    written.sort(key=lambda item: -(item.similarity + 0.5 * item.coverage))
+    chosen = written[:GOVERNED_RECORDS]
+    dates = [
+        (i.record.sentence, i.record.date_start - i.record.sentence_start, i.record.date_end - i.record.sentence_start) for i in chosen
+    ]
+    for item, word in zip(chosen, date_governors(dates), strict=True):
+        item.governed = word in keys
 
 
 def _exact_shortlist(scored: list[ScoredRecord]) -> list[str]:

@@ -165,6 +165,19 @@ def test_a_date_naming_another_event_does_not_date_the_question_s(tmp_path: Path
     assert archive.ask("When was the Korvan militia's raid?").date == "2023-10-07"
 
 
+def test_a_report_whose_date_belongs_to_the_question_s_verb_answers(tmp_path: Path) -> None:
+    texts = [
+        # Two reports name the release, but their date is the day the captives were seized.
+        ("w1", "2023-11-26", "The Varn militia freed the captives it had seized on Oct. 7 in the border raid."),
+        ("w2", "2023-11-27", "Families met the captives the Varn militia seized on Oct. 7, after they were freed."),
+        ("r1", "2023-11-25", "The Varn militia freed the captives on Nov. 24, officials at the crossing confirmed."),
+    ]
+    archive = _archive_of(tmp_path, [_article(id_, published, "Truce", text) for id_, published, text in texts])
+    answer = archive.ask("When did the Varn militia free the captives?")
+    assert answer.date == "2023-11-24"
+    assert answer.citations[0].article_id == "r1"
+
+
 def test_one_article_s_wrong_day_does_not_beat_the_consensus(tmp_path: Path) -> None:
     right = [
         _article(f"ok{i}", "2022-06-20", f"Report {i}", "The Orlen bridge over the Sava collapsed on June 17, 2022, killing two.")
