@@ -83,6 +83,13 @@ class EventRecord:
         return self.quote[self.date_start - self.start : self.date_end - self.start] if self.date_start >= 0 else ""
 
     @property
+    def date_in_sentence(self) -> tuple[int, int]:
+        """Where the date is written in ``sentence`` (offsets into it); (-1, -1) when it is carried or counted."""
+        if self.date_start < 0:
+            return -1, -1
+        return self.date_start - self.sentence_start, self.date_end - self.sentence_start
+
+    @property
     def explicit(self) -> bool:
         """Whether the date is written with its day number ("January 20", "2024-01-20"), not as a weekday or "yesterday"."""
         return has_day_number(self.date_text)

@@ -67,6 +67,7 @@ def score_records(
     name_weight = sum(idf(n) for n in names)
     event_words = [t for t in terms if t not in names] or terms
     keys = {t: stem_key(t) for t in [*terms, *names]}
+    question_keys = set(keys.values())
     past = bool(_PAST_QUESTION.search(question))
     scored = []
     similarity = index.vectors[rows] @ vector if len(rows) and index.vectors.shape[1] == len(vector) else np.zeros(len(rows))
@@ -89,14 +90,14 @@ def score_records(
         if _attributed(record) and not _SAYING.search(question):
             item.placement *= SAID_WEIGHT
         verb = _subordinate_verb(record)
-        item.other_verb = verb is not None and stem_key(fold_word(verb)) not in keys.values()
+        item.other_verb = verb is not None and stem_key(fold_word(verb)) not in question_keys
         named = _named_by_date(record)
-        if named and not any(stem_key(fold_word(word)) in keys.values() for word in named):
+        if named and not any(stem_key(fold_word(word)) in question_keys for word in named):
             item.other_verb = True
             item.placement *= OTHER_EVENT_WEIGHT
         scored.append(item)
     if governed:
-        _mark_governed(scored, set(keys.values()))
+        _mark_governed(scored, question_keys)
     if scored and (exact is not None or stored is not None):
         own_similarity = stored(list(dict.fromkeys(item.record.sentence for item in scored))) if stored is not None else {}
         if exact is not None:
@@ -191,7 +192,7 @@ def _attributed(record: EventRecord) -> bool:
     """Whether the record's date is that of a statement: "said on Monday", "on Monday said"."""
     if record.date_start < 0:
         return False
-    at, end = record.date_start - record.sentence_start, record.date_end - record.sentence_start
+    at, end = record.date_in_sentence
     if _SAID_BEFORE.search(record.sentence[max(0, at - 20) : at]):
         return True
     after = _SAID_AFTER.search(record.sentence[end : end + 20])
@@ -217,7 +218,7 @@ def _subordinate_verb(record: EventRecord) -> str | None:
     question, 0.65 and 0.8 none)."""
     if record.date_start < 0:
         return None
-    at = record.date_start - record.sentence_start
+    at = record.date_in_sentence[0]
     match = _SUBORDINATE.search(record.sentence[max(0, at - 60) : at])
     return (match.group(1) or match.group(2)) if match else None
 
@@ -242,7 +243,7 @@ def _named_by_date(record: EventRecord) -> list[str]:
     cannot be part of a noun phrase. Empty when the date is not written so."""
     if record.date_start < 0:
         return []
-    at, end = record.date_start - record.sentence_start, record.date_end - record.sentence_start
+    at, end = record.date_in_sentence
     sentence = record.sentence
     possessive = re.match(r"^['\u2019]s\b", sentence[end:])
     if possessive:
@@ -288,21 +289,23 @@ GOVERNED_GAIN = 0.08
 GOVERNED_RECORDS = 16
 
 
+def _shortlist_rank(item: ScoredRecord) -> float:
+    """Order of the records worth a closer look (their own encoding, a parse): the most similar first."""
+    return -(item.similarity + 0.5 * item.coverage)
+
+
 def _mark_governed(scored: list[ScoredRecord], keys: set[str]) -> None:
     """Set ``governed`` on the records most similar to the question whose date belongs to a question word."""
     written = [item for item in scored if item.record.date_start >= 0]
-    written.sort(key=lambda item: -(item.similarity + 0.5 * item.coverage))
-    chosen = written[:GOVERNED_RECORDS]
-    dates = [
-        (i.record.sentence, i.record.date_start - i.record.sentence_start, i.record.date_end - i.record.sentence_start) for i in chosen
-    ]
+    chosen = sorted(written, key=_shortlist_rank)[:GOVERNED_RECORDS]
+    dates = [(item.record.sentence, *item.record.date_in_sentence) for item in chosen]
     for item, word in zip(chosen, date_governors(dates), strict=True):
         item.governed = word in keys
 
 
 def _exact_shortlist(scored: list[ScoredRecord]) -> list[str]:
     """Sentences of the best ``EXACT_PER_DAY`` records of each day, best days first, ``EXACT_RECORDS`` at most."""
-    order = sorted(range(len(scored)), key=lambda i: -(scored[i].similarity + 0.5 * scored[i].coverage))
+    order = sorted(range(len(scored)), key=lambda i: _shortlist_rank(scored[i]))
     per_day: dict[dt.date, int] = {}
     chosen: dict[str, None] = {}
     for i in order:
@@ -509,7 +512,8 @@ def _pick(groups: list[EventGroup], order: str | None) -> EventGroup | None:
         # An occurrence reported as relevantly as the best supported one is a candidate however
         # few articles report it: support tells how much an occurrence was written about, and the
         # latest is often the least written about yet.
-        near += [g for g in pool if g.top >= best.top and g not in near]
+        taken = {id(g) for g in near}
+        near += [g for g in pool if g.top >= best.top and id(g) not in taken]
     if order == "last":
         return max(near, key=lambda g: (g.day, g.score))
     if order == "first":
@@ -568,7 +572,11 @@ def event_timeline(query: str, groups: list[EventGroup], happened: bool = True) 
         ids = {id(g) for g in occurred}
         near = [g for g in near if id(g) in ids]
     # What "when ... first" and "when ... last" would answer (``choose``) is on the timeline too.
-    near += [g for g in (_pick(occurred, "first"), _pick(occurred, "last")) if g is not None and g not in near]
+    drawn = {id(g) for g in near}
+    for group in (_pick(occurred, "first"), _pick(occurred, "last")):
+        if group is not None and id(group) not in drawn:
+            drawn.add(id(group))
+            near.append(group)
     precise = [g for g in near if g.precision == "day"]
     kept = precise + [
         g for g in near if g.precision != "day" and not any(g.day <= p.day <= precision_end(g.day, g.precision) for p in precise)
