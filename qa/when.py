@@ -157,7 +157,7 @@ _FIRST_SINCE = re.compile(
 _PAST_QUESTION = re.compile(r"^\s*(?:when|on what day|what day|which day)\s+(?:did|was|were|had)\b", re.I)
 _PLANNED = re.compile(
     r"\b(?:will|would|is\s+set\s+to|are\s+set\s+to|is\s+scheduled|are\s+scheduled|is\s+expected\s+to|are\s+expected\s+to|"
-    r"plans?\s+to|preparing|could|may|might|set\s+for|slated|ahead\s+of)\b",
+    r"plans?\s+to|preparing|could|(?-i:may)|might|set\s+for|slated|ahead\s+of)\b",
     re.I,
 )
 #: Nor does one that says it did not happen ("held its key rate steady", "would avert a shutdown",
@@ -517,8 +517,68 @@ def _pick(groups: list[EventGroup], order: str | None) -> EventGroup | None:
     if order == "last":
         return max(near, key=lambda g: (g.day, g.score))
     if order == "first":
-        return min(near, key=lambda g: (_period_end(g), -g.score))
+        chosen = min(near, key=lambda g: (_period_end(g), -g.score))
+        # "fired ballistic missiles for the first time in two years": a report that says its
+        # occurrence repeats an earlier one rules itself out, and the first is among those before.
+        before = _repeats_before(chosen)
+        earlier = [g for g in groups if before is not None and _period_end(g) < before]
+        return _pick(earlier, order) if earlier else chosen
     return max(near, key=lambda g: g.score)
+
+
+#: Words by which a report says its occurrence repeats an earlier one ("erupted again", "resumed
+#: its strikes", "for the third time").
+_AGAIN = re.compile(
+    r"\b(?:again|resum(?:ed|es|ing)|renewed|once\s+more)\b|\bfor\s+the\s+(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time\b",
+    re.I,
+)
+_GAP = re.compile(
+    r"\b(?:in|since)\s+(?:(?:more|almost|nearly|over|than|about|some)\s+){0,3}(?:(\d+|an?|one|two|three|four|five|six|seven|eight|"
+    r"nine|ten|several)\s+)?(day|week|month|year|decade)s?\b|\bsince\s+((?:19|20)\d\d)\b",
+    re.I,
+)
+_NUMBER_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "several": 2,
+}
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365, "decade": 3652}
+#: "For the first time in two years" is said of gaps a little shorter too: an earlier occurrence
+#: may lie this share of the gap closer.
+GAP_SLACK = 0.1
+
+
+def _repeats_before(group: EventGroup) -> dt.date | None:
+    """The day before which an earlier occurrence lies, if the group's best report says it repeats
+    one: "erupted again" (any day before the event), "for the first time in two years" (two years
+    before it, in the report or its article's title), "the first since 2020" (before 2021). None
+    when the report calls the occurrence a first ("the first crew to fly") or says nothing of one."""
+    record = group.best.record
+    sentence = record.sentence
+    if _FIRST_WORDS.search(sentence) and not _FIRST_SINCE.search(sentence):
+        return None
+    since = _FIRST_SINCE.search(sentence) or _FIRST_SINCE.search(record.title)
+    if since is None:
+        return group.day - dt.timedelta(days=SAME_EVENT_DAYS) if _AGAIN.search(sentence) else None
+    gap = _GAP.search(since.group(0))
+    if gap is None:
+        return group.day - dt.timedelta(days=SAME_EVENT_DAYS)
+    if gap.group(3):
+        return dt.date(int(gap.group(3)) + 1, 1, 1)
+    count = gap.group(1)
+    number = int(count) if count and count.isdigit() else _NUMBER_WORDS.get((count or "a").lower(), 1)
+    days = number * _UNIT_DAYS[gap.group(2).lower()] * (1 - GAP_SLACK)
+    return group.day - dt.timedelta(days=max(days, SAME_EVENT_DAYS))
 
 
 def _occurred(groups: list[EventGroup]) -> list[EventGroup]:

@@ -396,3 +396,36 @@ def test_headline_answer_from_events(corpus_archive: Archive) -> None:
 
 def _published(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value[:10]) if value else None
+
+
+def test_an_occurrence_said_to_repeat_an_earlier_one_is_not_the_first(tmp_path: Path) -> None:
+    old = "The Dorval outpost came under mortar fire on May 2, 2021, and a guard was hurt."
+    articles = [
+        _article("old", "2021-05-03", "Dorval outpost", old),
+        _article(
+            "new",
+            "2024-06-10",
+            "Rebels fire rockets at the Dorval outpost for the first time in three years",
+            "Rebels fired rockets at the Dorval outpost on June 9, killing two guards.",
+        ),
+    ]
+    archive = _archive_of(tmp_path, articles)
+    # The 2024 report matches the question's words far better, but its article says the outpost
+    # had been hit before, some three years earlier: the first is that earlier occurrence.
+    first = archive.ask("When was the Dorval outpost first hit by rockets?")
+    assert first.date == "2021-05-02"
+    assert first.citations[0].article_id == "old"
+    assert archive.ask("When was the Dorval outpost last hit by rockets?").date == "2024-06-09"
+    # Within a window that holds no earlier occurrence, the repeat is the first.
+    assert archive.ask("When was the Dorval outpost first hit by rockets in 2024?").date == "2024-06-09"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "happened"),
+    [
+        ("Mortar shells hit the outpost on May 2, 2021.", True),  # the month, not the verb
+        ("The Fed may cut rates in May.", False),
+    ],
+)
+def test_the_month_may_is_no_plan(sentence: str, happened: bool) -> None:
+    assert reports_it_happened(sentence) is happened
