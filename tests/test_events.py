@@ -429,3 +429,41 @@ def test_an_occurrence_said_to_repeat_an_earlier_one_is_not_the_first(tmp_path: 
 )
 def test_the_month_may_is_no_plan(sentence: str, happened: bool) -> None:
     assert reports_it_happened(sentence) is happened
+
+
+def test_when_something_ended_is_answered_by_reports_of_its_end(tmp_path: Path) -> None:
+    starts = [
+        "Dockers at the port of Varn walked out on Sept. 3, the first day of the port strike.",
+        "The port strike at Varn began on Sept. 3, leaving ships waiting offshore.",
+        "Exports stalled after the Varn port strike started on Sept. 3.",
+        "On Sept. 3, the first day of the Varn port strike, no ship was unloaded.",
+        "Farmers counted their losses from the Varn port strike that began Sept. 3.",
+        "The 40-day Varn port strike, which began Sept. 3, cost the region dearly.",
+    ]
+    leads = ["", "Meanwhile,", "In the north,", "As feared,"]
+    articles = [
+        _article(f"s{i}-{j}", "2024-09-05", "Varn port strike", f"{lead} {text}")
+        for i, text in enumerate(starts)
+        for j, lead in enumerate(leads)
+    ]
+    end = "Trade figures stayed thin for weeks after the 40-day Varn port strike that ended Oct. 12, traders said."
+    articles.append(_article("end", "2024-10-14", "Varn port", end))
+    archive = _archive_of(tmp_path, articles)
+    # Two dozen articles date the strike by its first day; the one that says when it ended answers.
+    answer = archive.ask("When did the Varn port strike end?")
+    assert answer.date == "2024-10-12"
+    assert answer.citations[0].article_id == "end"
+    assert archive.ask("When did the Varn port strike begin?").date == "2024-09-03"
+
+
+def test_a_title_speaks_of_the_article_s_news_not_of_a_day_it_recalls(tmp_path: Path) -> None:
+    title = "Rebels fire rockets at the Dorval outpost for the first time in three years"
+    text = "Rebels fired rockets at the Dorval outpost on June 9, killing two guards. The outpost was last hit on May 2, 2021."
+    articles = [
+        _article("new", "2024-06-10", title, text),
+        _article("opened", "2018-03-06", "Dorval outpost", "The Dorval outpost opened on March 5, 2018."),
+    ]
+    archive = _archive_of(tmp_path, articles)
+    # The title says the June strike repeats an earlier one; it says nothing of the 2021 strike the
+    # article recalls, which is the first (not a day before it, when the outpost opened).
+    assert archive.ask("When was the Dorval outpost first hit by rockets?").date == "2021-05-02"
