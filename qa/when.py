@@ -607,15 +607,30 @@ def _repeats_before(group: EventGroup) -> dt.date | None:
     since = _FIRST_SINCE.search(sentence) or (_FIRST_SINCE.search(record.title) if news else None)
     if since is None:
         return group.day - dt.timedelta(days=SAME_EVENT_DAYS) if _AGAIN.search(sentence) else None
-    gap = _GAP.search(since.group(0))
+    return _before_gap(since.group(0), group.day)
+
+
+def _before_gap(phrase: str, day: dt.date) -> dt.date:
+    """The day before which the earlier occurrence a "first ... in/since" phrase speaks of lies.
+
+    >>> _before_gap("first time in two years", dt.date(2024, 1, 20))
+    datetime.date(2022, 4, 3)
+    >>> _before_gap("its first rate cut in more than four years", dt.date(2024, 9, 18))
+    datetime.date(2021, 2, 12)
+    >>> _before_gap("the first since 2020", dt.date(2024, 9, 18))
+    datetime.date(2021, 1, 1)
+    >>> _before_gap("the first in decades", dt.date(2024, 9, 18))
+    datetime.date(2015, 9, 20)
+    """
+    gap = _GAP.search(phrase)
     if gap is None:
-        return group.day - dt.timedelta(days=SAME_EVENT_DAYS)
+        return day - dt.timedelta(days=SAME_EVENT_DAYS)
     if gap.group(3):
         return dt.date(int(gap.group(3)) + 1, 1, 1)
     count = gap.group(1)
     number = int(count) if count and count.isdigit() else _NUMBER_WORDS.get((count or "a").lower(), 1)
     days = number * _UNIT_DAYS[gap.group(2).lower()] * (1 - GAP_SLACK)
-    return group.day - dt.timedelta(days=max(days, SAME_EVENT_DAYS))
+    return day - dt.timedelta(days=max(days, SAME_EVENT_DAYS))
 
 
 def _occurred(groups: list[EventGroup]) -> list[EventGroup]:
