@@ -12,8 +12,10 @@ tagger and parser only. Parses are kept for the sentences asked about most recen
 
 from __future__ import annotations
 
+import calendar
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from qa.names import fold_word, stem_key
@@ -58,6 +60,23 @@ def _parsed(sentences: list[str]) -> list[Any]:
         return found
 
 
+@dataclass(frozen=True)
+class DateReading:
+    """What the parse of a sentence says of a date in it."""
+
+    #: The word the date belongs to, as its ``stem_key``; None when the parse gives none.
+    word: str | None
+    #: The words (``stem_key``) of the doers and undergoers of that word when it is a verb: its
+    #: subject (or the subject of the verb it depends on: "Beryl weakened after making landfall"),
+    #: object, agent ("released by Hamas") and partner ("met with Zelenskyy").
+    parties: frozenset[str] = frozenset()
+    #: Whether one party is a pronoun, a description ("the former first lady") or a relative
+    #: clause's antecedent, which may stand for any name.
+    open_party: bool = False
+    #: Whether ``word`` is a verb (only then are ``parties`` read).
+    verb: bool = False
+
+
 def date_governors(dates: list[tuple[str, int, int]]) -> list[str | None]:
     """For each (sentence, start, end), the word (as its ``stem_key``) the date written at
     ``sentence[start:end]`` belongs to, or None when the parse gives none.
@@ -66,23 +85,103 @@ def date_governors(dates: list[tuple[str, int, int]]) -> list[str | None]:
     ...     ("Hamas released 24 hostages taken during its Oct. 7 attack.", 44, 50),
     ...     ("The board on Monday named a new chief executive.", 13, 19),
     ...     ("He was convicted Thursday of falsifying records.", 17, 25),
+    ...     ("Dick Cheney died Monday, Nov. 3, at 84.", 25, 31),
     ... ])  # folded as qa.names folds words
-    ['atack', 'nam', 'convict']
+    ['atack', 'nam', 'convict', 'die']
+    """
+    return [reading.word for reading in read_dates(dates)]
+
+
+def read_dates(dates: list[tuple[str, int, int]]) -> list[DateReading]:
+    """For each (sentence, start, end), what the parse says of the date at ``sentence[start:end]``.
+
+    >>> reading = read_dates([("Trump met with Zelenskyy at the White House on Monday, Aug. 18.", 55, 62)])[0]
+    >>> reading.word, sorted(reading.parties), reading.open_party
+    ('met', ['trump', 'zelensky'], False)
     """
     docs = _parsed([sentence for sentence, _, _ in dates])
-    return [_governor(doc, start, end) for doc, (_, start, end) in zip(docs, dates, strict=True)]
+    return [_reading(doc, start, end) for doc, (_, start, end) in zip(docs, dates, strict=True)]
 
 
-def _governor(doc: Any, start: int, end: int) -> str | None:
+def question_parties(question: str) -> list[frozenset[str]]:
+    """The names that are the subject of a question's main verb, one set of ``stem_key`` words for
+    each ("When did Donald Trump and Vladimir Putin last meet?": Trump's and Putin's). Empty when
+    its subject is no name ("a former U.S. president", "the shutdown").
+
+    >>> [sorted(party) for party in question_parties("When did Donald Trump and Vladimir Putin last meet in person?")]
+    [['donald', 'trump'], ['putin', 'vladimir']]
+    """
+    doc = _parsed([question])[0]
+    heads = []
+    for token in doc:
+        if token.dep_ in _SUBJECTS and "ROOT" in (token.head.dep_, token.head.head.dep_):
+            heads += [token, *(t for t in token.subtree if t.dep_ == "conj")]
+    parties = []
+    for head in heads:
+        others = [t for t in head.children if t.dep_ == "conj"]
+        words = {_key(t) for t in head.subtree if t.pos_ == "PROPN" and not any(t in o.subtree for o in others)}
+        if head.pos_ == "PROPN" and words:
+            parties.append(frozenset(words))
+    return parties
+
+
+_DAY_WORDS = {name.lower() for name in calendar.day_name}
+_SUBJECTS = {"nsubj", "nsubjpass"}
+#: A verb's dependents that name who did or underwent it.
+_PARTY_DEPS = {"nsubj", "nsubjpass", "dobj", "iobj", "dative", "attr", "agent", "oprd"}
+_PARTY_PREPOSITIONS = {"with", "against", "between", "among", "by"}
+#: Dependents that take their subject from the word they depend on.
+_SUBJECTLESS = {"advcl", "xcomp", "pcomp", "conj", "pobj", "prep"}
+
+
+def _key(token: Any) -> str:
+    return stem_key(fold_word(token.text))
+
+
+def _reading(doc: Any, start: int, end: int) -> DateReading:
     tokens = [t for t in doc if t.idx < end and t.idx + len(t) > start]
     if not tokens:
-        return None
+        return DateReading(None)
     inside = {t.i for t in tokens}
     # The date's own head: the token of the date whose head lies outside it.
     top = next((t for t in tokens if t.head.i not in inside or t.head.i == t.i), tokens[0])
     head = top.head
+    # "died Monday, Nov. 3": the day is an apposition of the weekday, which belongs to the verb.
+    while head.text.lower() in _DAY_WORDS and head.i != head.head.i:
+        head = head.head
     if head.dep_ == "prep" and head.i != head.head.i:  # "on Monday", "during its Oct. 7 attack"
         head = head.head
     if head.i in inside:
-        return None
-    return stem_key(fold_word(head.text))
+        return DateReading(None)
+    if head.pos_ not in ("VERB", "AUX"):
+        return DateReading(_key(head))
+    named = [c for c in head.children if c.dep_ in _PARTY_DEPS or (c.dep_ == "prep" and c.text.lower() in _PARTY_PREPOSITIONS)]
+    parties = [t for c in named for t in c.subtree if t.pos_ != "ADP"]
+    subjects = [c for c in head.children if c.dep_ in _SUBJECTS]
+    verb = head
+    while not subjects and verb.dep_ in _SUBJECTLESS and verb.head.i != verb.i:
+        verb = verb.head
+        subjects = [c for c in verb.children if c.dep_ in _SUBJECTS]
+        parties += subjects
+    open_party = head.dep_ in ("relcl", "acl") or any(
+        s.tag_ in ("PRP", "WP", "WDT") or (s.pos_ == "NOUN" and any(d.dep_ in ("det", "poss") for d in s.children)) for s in subjects
+    )
+    return DateReading(_key(head), frozenset(_key(t) for t in parties), open_party, verb=True)
+
+
+def same_parties(reading: DateReading, parties: list[frozenset[str]]) -> bool:
+    """Whether a date's verb is done by (or to, or with) the question's parties: each party names
+    one of the verb's, but for one that a pronoun or a description may stand for. "Trump met with
+    Zelenskyy on Monday" is not a meeting of Trump and Putin; "He was convicted Thursday" may be
+    Trump's conviction.
+
+    >>> parties = question_parties("When did Donald Trump and Vladimir Putin last meet in person?")
+    >>> same_parties(read_dates([("Trump met with Zelenskyy at the White House on Monday, Aug. 18.", 55, 62)])[0], parties)
+    False
+    >>> same_parties(read_dates([("Trump met Putin in Alaska on Friday.", 29, 35)])[0], parties)
+    True
+    """
+    if not reading.verb or not parties:
+        return True
+    missing = sum(1 for party in parties if not party & reading.parties)
+    return missing <= (1 if reading.open_party else 0)

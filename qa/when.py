@@ -17,7 +17,7 @@ import numpy as np
 from qa.answer import dated_answer
 from qa.dates import precision_end
 from qa.events import COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
-from qa.governs import date_governors
+from qa.governs import question_parties, read_dates, same_parties
 from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
 from qa.names import compatible_names, covered_terms, fold_word, stem_key, with_compounds
 
@@ -100,7 +100,7 @@ def score_records(
             item.placement *= OTHER_EVENT_WEIGHT
         scored.append(item)
     if governed:
-        _mark_governed(scored, question_keys)
+        _mark_governed(scored, question_keys, question)
     if scored and (exact is not None or stored is not None):
         own_similarity = stored(list(dict.fromkeys(item.record.sentence for item in scored))) if stored is not None else {}
         if exact is not None:
@@ -297,13 +297,18 @@ def _shortlist_rank(item: ScoredRecord) -> float:
     return -(item.similarity + 0.5 * item.coverage)
 
 
-def _mark_governed(scored: list[ScoredRecord], keys: set[str]) -> None:
-    """Set ``governed`` on the records most similar to the question whose date belongs to a question word."""
+def _mark_governed(scored: list[ScoredRecord], keys: set[str], question: str) -> None:
+    """Set ``governed`` on the records most similar to the question whose date belongs to a question
+    word done by the question's parties ("Trump met with Zelenskyy on Monday" is no meeting of
+    Trump and Putin; ``qa.governs.same_parties``)."""
     written = [item for item in scored if item.record.date_start >= 0]
     chosen = sorted(written, key=_shortlist_rank)[:GOVERNED_RECORDS]
+    if not chosen:
+        return
+    parties = question_parties(question)
     dates = [(item.record.sentence, *item.record.date_in_sentence) for item in chosen]
-    for item, word in zip(chosen, date_governors(dates), strict=True):
-        item.governed = word in keys
+    for item, reading in zip(chosen, read_dates(dates), strict=True):
+        item.governed = reading.word in keys and same_parties(reading, parties)
 
 
 def _exact_shortlist(scored: list[ScoredRecord]) -> list[str]:

@@ -467,3 +467,15 @@ def test_a_title_speaks_of_the_article_s_news_not_of_a_day_it_recalls(tmp_path: 
     # The title says the June strike repeats an earlier one; it says nothing of the 2021 strike the
     # article recalls, which is the first (not a day before it, when the outpost opened).
     assert archive.ask("When was the Dorval outpost first hit by rockets?").date == "2021-05-02"
+
+
+def test_a_date_s_verb_must_be_done_by_the_question_s_parties(tmp_path: Path) -> None:
+    texts = [
+        ("a1", "2024-05-03", "Border talks", "Ilka Moran and Teo Varga met in Sarn on May 2 to talk about the border."),
+        ("a2", "2024-08-20", "Sarn talks", "Ilka Moran met with Pol Denez in Sarn on Monday, Aug. 19, after her talks with Teo Varga."),
+    ]
+    archive = _archive_of(tmp_path, [_article(*text) for text in texts])
+    # Both sentences name both, and "met" dates both; but on Aug. 19 Moran met someone else.
+    answer = archive.ask("When did Ilka Moran and Teo Varga last meet in person?")
+    assert answer.date == "2024-05-02"
+    assert answer.citations[0].article_id == "a1"

@@ -36,7 +36,7 @@ if not CHROMIUM.exists():
 PROBE = Article(
     id="xss-probe",
     title='Harbour festival <img src=x onerror="window.__xss=1">',
-    published="2024-05-04",
+    published="2024-05-06",
     source="<b>Probe</b> Source",
     url="javascript:window.__xss=3",
     text=(
