@@ -540,6 +540,8 @@ def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:
 
 def _pick(groups: list[EventGroup], order: str | None) -> EventGroup | None:
     """``choose`` among groups already narrowed to occurrences where the order asks for them."""
+    if order == "last":
+        groups = _not_after_a_last_time(groups)
     if not groups:
         return None
     days = [g for g in groups if g.precision == "day"]
@@ -636,6 +638,33 @@ def _before_gap(phrase: str, day: dt.date) -> dt.date:
     number = int(count) if count and count.isdigit() else _NUMBER_WORDS.get((count or "a").lower(), 1)
     days = number * _UNIT_DAYS[gap.group(2).lower()] * (1 - GAP_SLACK)
     return day - dt.timedelta(days=max(days, SAME_EVENT_DAYS))
+
+
+#: "The last time a total solar eclipse was visible here was Aug. 21, 2017", "since the Fed's last
+#: rate cut on Sept. 18": a report that its day was the latest occurrence when it was written.
+_LAST_TIME = re.compile(
+    r"\b(?:last\s+time|most\s+recent(?:ly)?|(?:the|its|their|his|her)\s+(?:\w+['\u2019]s\s+)?last\s+"
+    r"(?!(?:year|month|week|night|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b)\w+)\b",
+    re.I,
+)
+
+
+def _not_after_a_last_time(groups: list[EventGroup]) -> list[EventGroup]:
+    """The groups no report rules out: one that calls its day the last occurrence ("the last time
+    ... was Aug. 21, 2017", written in April 2024) says none came between that day and the day it
+    was written, so an occurrence found there (an annular eclipse of Oct. 14, 2023) is of
+    something else. All the groups if that would leave none."""
+    spans = []
+    for group in groups:
+        for member in group.members:
+            record = member.record
+            if record.precision != "day" or record.date_start < 0 or record.published is None or record.published <= record.day:
+                continue
+            cue = _LAST_TIME.search(record.sentence)
+            if cue is not None and cue.start() < record.date_in_sentence[0]:
+                spans.append((record.day, record.published))
+    kept = [g for g in groups if not any(day < g.day < written for day, written in spans)]
+    return kept or groups
 
 
 def _occurred(groups: list[EventGroup]) -> list[EventGroup]:

@@ -479,3 +479,19 @@ def test_a_date_s_verb_must_be_done_by_the_question_s_parties(tmp_path: Path) ->
     answer = archive.ask("When did Ilka Moran and Teo Varga last meet in person?")
     assert answer.date == "2024-05-02"
     assert answer.citations[0].article_id == "a1"
+
+
+def test_a_report_of_the_last_time_rules_out_what_came_between(tmp_path: Path) -> None:
+    texts = [
+        ("e1", "2017-08-22", "Eclipse", "A total eclipse darkened the sky over Varn on Aug. 21, 2017."),
+        ("e2", "2023-10-15", "Eclipse", "An annular eclipse was seen in the sky over Varn on Oct. 14, 2023."),
+        ("e3", "2024-04-05", "Eclipse", "The last time a total eclipse was seen over Varn was Aug. 21, 2017."),
+        ("e4", "2024-04-09", "Eclipse", "A total eclipse was seen over Varn on April 8, 2024."),
+    ]
+    archive = _archive_of(tmp_path, [_article(*text) for text in texts])
+    question = "When was a total eclipse last seen over Varn?"
+    # Written in April 2024, "the last time ... was Aug. 21, 2017" says the eclipse of October 2023
+    # was another kind: as of 2024 the last is 2017's.
+    assert archive.ask(question, as_of="2024-01-01").date == "2017-08-21"
+    # It says nothing of what came after it was written.
+    assert archive.ask(question).date == "2024-04-08"
