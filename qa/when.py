@@ -644,7 +644,8 @@ def _before_gap(phrase: str, day: dt.date) -> dt.date:
 #: rate cut on Sept. 18": a report that its day was the latest occurrence when it was written.
 _LAST_TIME = re.compile(
     r"\b(?:last\s+time|most\s+recent(?:ly)?|(?:the|its|their|his|her)\s+(?:\w+['\u2019]s\s+)?last\s+"
-    r"(?!(?:year|month|week|night|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b)\w+)\b",
+    r"(?!(?:years?|months?|weeks?|nights?|weekend|days?|hours?|minutes?|moment|second|few|one|two|three|four|five|of|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b)\w+)\b",
     re.I,
 )
 

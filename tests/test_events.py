@@ -13,7 +13,7 @@ from qa.dates import Shift, extract_event_dates, relative_shift
 from qa.events import EventIndex
 from qa.names import compatible_names
 from qa.retrieve import Filters
-from qa.when import _attributed, reports_it_happened
+from qa.when import _LAST_TIME, _attributed, reports_it_happened
 from tests.conftest import HEADLINE
 
 
@@ -495,3 +495,18 @@ def test_a_report_of_the_last_time_rules_out_what_came_between(tmp_path: Path) -
     assert archive.ask(question, as_of="2024-01-01").date == "2017-08-21"
     # It says nothing of what came after it was written.
     assert archive.ask(question).date == "2024-04-08"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "last"),
+    [
+        ("The last time a total eclipse was seen here was Aug. 21, 2017.", True),
+        ("Rates rose since the Fed's last rate cut on Sept. 18.", True),
+        ("It was the most recent strike, on Jan. 20.", True),
+        ("The last day of the strike was Oct. 12.", False),  # the end of one event, not the last of several
+        ("A deal came at the last minute on Friday.", False),
+        ("It rained last Monday, Oct. 7.", False),
+    ],
+)
+def test_what_calls_a_day_the_last_occurrence(sentence: str, last: bool) -> None:
+    assert bool(_LAST_TIME.search(sentence)) is last
