@@ -77,24 +77,16 @@ class DateReading:
     verb: bool = False
 
 
-def date_governors(dates: list[tuple[str, int, int]]) -> list[str | None]:
-    """For each (sentence, start, end), the word (as its ``stem_key``) the date written at
-    ``sentence[start:end]`` belongs to, or None when the parse gives none.
+def read_dates(dates: list[tuple[str, int, int]]) -> list[DateReading]:
+    """For each (sentence, start, end), what the parse says of the date at ``sentence[start:end]``.
 
-    >>> date_governors([
+    >>> [reading.word for reading in read_dates([
     ...     ("Hamas released 24 hostages taken during its Oct. 7 attack.", 44, 50),
     ...     ("The board on Monday named a new chief executive.", 13, 19),
     ...     ("He was convicted Thursday of falsifying records.", 17, 25),
     ...     ("Dick Cheney died Monday, Nov. 3, at 84.", 25, 31),
-    ... ])  # folded as qa.names folds words
+    ... ])]  # folded as qa.names folds words
     ['atack', 'nam', 'convict', 'die']
-    """
-    return [reading.word for reading in read_dates(dates)]
-
-
-def read_dates(dates: list[tuple[str, int, int]]) -> list[DateReading]:
-    """For each (sentence, start, end), what the parse says of the date at ``sentence[start:end]``.
-
     >>> reading = read_dates([("Trump met with Zelenskyy at the White House on Monday, Aug. 18.", 55, 62)])[0]
     >>> reading.word, sorted(reading.parties), reading.open_party
     ('met', ['trump', 'zelensky'], False)

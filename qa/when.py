@@ -417,6 +417,8 @@ def group_events(scored: list[ScoredRecord], ends: bool = False) -> list[EventGr
 #: adds nothing to its day's support. On the when set 48 against 47 (0.7 and 0.9 the same; the
 #: weight alone, without the support, 47: two dozen articles on the first day outweighed it).
 ENDLESS_WEIGHT = 0.8
+#: Not ``qa.answer``'s words for a question about an end: in a report "over" is mostly "a standoff
+#: over funding" (with it, the shutdown's first-day reports kept their support: 47).
 _ENDING = re.compile(
     r"\b(?:end(?:ed|s|ing)?|conclu(?:ded?|des|sion)|finish(?:ed|es)?|reopen(?:ed|s|ing)?|lift(?:ed|s)?|expire[sd]?|"
     r"(?:final|last)\s+day|(?:is|was)\s+over)\b",
@@ -427,10 +429,7 @@ _ENDING = re.compile(
 def _weigh_ends(scored: list[ScoredRecord]) -> None:
     """Lower the reports that name no end (``ENDLESS_WEIGHT``); the last day of a range ("from Oct. 1
     to Nov. 12") names one."""
-    by_sentence: dict[tuple[str, int], list[ScoredRecord]] = {}
-    for item in scored:
-        by_sentence.setdefault((item.record.article_id, item.record.sentence_start), []).append(item)
-    for items in by_sentence.values():
+    for items in _by_sentence(scored).values():
         if _ENDING.search(items[0].record.sentence):
             continue
         ranged = _range(items)
@@ -462,14 +461,19 @@ def _best_per_sentence(records: list[ScoredRecord], ends: bool = False) -> list[
     "missiles hit the base on Saturday, the Pentagon said on Monday" is one event, on Saturday.
     A range ("the strike from Sept. 15 to Oct. 30") dates the event by its first day, or by its
     last when the question asks when something ended."""
-    by_sentence: dict[tuple[str, int], list[ScoredRecord]] = {}
-    for item in records:
-        by_sentence.setdefault((item.record.article_id, item.record.sentence_start), []).append(item)
     best: dict[tuple[str, int], ScoredRecord] = {}
-    for key, items in by_sentence.items():
+    for key, items in _by_sentence(records).items():
         ranged = _range(items)
         best[key] = (ranged[1] if ends else ranged[0]) if ranged else max(items, key=lambda i: i.relevance)
     return [item for item in records if best[(item.record.article_id, item.record.sentence_start)] is item]
+
+
+def _by_sentence(records: list[ScoredRecord]) -> dict[tuple[str, int], list[ScoredRecord]]:
+    """The records of each sentence (article and offset), in their order."""
+    by_sentence: dict[tuple[str, int], list[ScoredRecord]] = {}
+    for item in records:
+        by_sentence.setdefault((item.record.article_id, item.record.sentence_start), []).append(item)
+    return by_sentence
 
 
 _RANGE_FROM = re.compile(r"\b(?:from|between)\s+$", re.I)
@@ -561,7 +565,7 @@ def _pick(groups: list[EventGroup], order: str | None) -> EventGroup | None:
         # "fired ballistic missiles for the first time in two years": a report that says its
         # occurrence repeats an earlier one rules itself out, and the first is among those before.
         before = _repeats_before(chosen)
-        earlier = [g for g in groups if before is not None and _period_end(g) < before]
+        earlier = [g for g in groups if _period_end(g) < before] if before is not None else []
         return _pick(earlier, order) if earlier else chosen
     return max(near, key=lambda g: g.score)
 
