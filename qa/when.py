@@ -305,10 +305,11 @@ def _mark_governed(scored: list[ScoredRecord], keys: set[str], question: str) ->
     chosen = sorted(written, key=_shortlist_rank)[:GOVERNED_RECORDS]
     if not chosen:
         return
-    parties = question_parties(question)
     dates = [(item.record.sentence, *item.record.date_in_sentence) for item in chosen]
-    for item, reading in zip(chosen, read_dates(dates), strict=True):
-        item.governed = reading.word in keys and same_parties(reading, parties)
+    readings = [(item, reading) for item, reading in zip(chosen, read_dates(dates), strict=True) if reading.word in keys]
+    parties = question_parties(question) if readings else []  # the question is parsed only when it matters
+    for item, reading in readings:
+        item.governed = same_parties(reading, parties)
 
 
 def _exact_shortlist(scored: list[ScoredRecord]) -> list[str]:
