@@ -431,6 +431,33 @@ def test_the_month_may_is_no_plan(sentence: str, happened: bool) -> None:
     assert reports_it_happened(sentence) is happened
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The commission said its planned Sept. 16 event was the earliest debate ever.",
+        "The network proposed four dates for a debate: Sept. 17, Sept. 24, Oct. 1 and Oct. 8.",
+    ],
+)
+def test_a_planned_or_proposed_day_is_no_report(sentence: str) -> None:
+    assert not reports_it_happened(sentence)
+
+
+def test_a_proposed_day_is_not_drawn_as_an_occurrence(tmp_path: Path) -> None:
+    held = [
+        ("first", "2024-09-11", "The Varn mayoral candidates met in their first debate on Sept. 10 at the civic hall."),
+        ("second", "2024-10-02", "The Varn mayoral candidates met in their second debate on Oct. 1 at the harbour school."),
+    ]
+    leads = ["", "Last night,", "As expected,"]
+    articles = [
+        _article(f"{id_}-{j}", day, "Varn mayoral debate", f"{lead} {text}") for id_, day, text in held for j, lead in enumerate(leads)
+    ]
+    proposal = "The broadcaster proposed three dates for a Varn mayoral debate: Sept. 17, Sept. 24 and Oct. 8."
+    articles += [_article(f"proposal-{j}", "2024-09-20", "Varn mayoral debate dates", f"{lead} {proposal}") for j, lead in enumerate(leads)]
+    archive = _archive_of(tmp_path, articles)
+    timeline = archive.timeline("When were the Varn mayoral debates held?")
+    assert [event.date for event in timeline.events] == ["2024-09-10", "2024-10-01"]
+
+
 def test_when_something_ended_is_answered_by_reports_of_its_end(tmp_path: Path) -> None:
     starts = [
         "Dockers at the port of Varn walked out on Sept. 3, the first day of the port strike.",
