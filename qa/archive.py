@@ -387,6 +387,7 @@ class Archive:
             order=intent.order,
             stored=lambda texts: own_similarities(self.store.sentences, texts, vector),
             governed=not timeline,
+            ends=intent.ends,
         )
         return group_events(scored, intent.ends)
 

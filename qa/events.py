@@ -258,9 +258,7 @@ class EventIndex:
         rows = np.flatnonzero(admitted)
         if not len(rows):
             return rows
-        # One product over all rows costs less than copying the admitted ones.
-        similarity = (self.vectors @ vector)[rows] if self.vectors.shape[1] == len(vector) else np.zeros(len(rows), np.float32)
-        dense = rows[top_positions(similarity, n)]
+        dense = self._nearest(rows, vector, n)
         # Rows holding the question's terms, scored by the share of the terms' weight they hold.
         weights: dict[str, float] = {}
         for term in terms:
@@ -274,6 +272,38 @@ class EventIndex:
         lexical = top_positions(lexical_score, n)
         lexical = lexical[lexical_score[lexical] > 0]
         return np.unique(np.concatenate([dense, lexical]))
+
+    def _nearest(self, rows: np.ndarray, vector: np.ndarray, n: int) -> np.ndarray:
+        """The ``n`` of ``rows`` whose vectors are nearest ``vector``, nearest first.
+
+        Past ``COARSE_MIN_ROWS`` records, in two steps: the ``COARSE_PER_CANDIDATE * n`` nearest
+        by the vectors' first ``COARSE_DIMENSIONS`` coordinates in the basis that holds most of
+        their length (``_coarse``), then those by their whole vectors. The product over every row
+        reads half the memory (at 301,369 records, 29 ms against 76 here)."""
+        if self.vectors.shape[1] != len(vector):
+            return rows[:n]
+        coarse = self._coarse if len(rows) > COARSE_PER_CANDIDATE * n else None
+        if coarse is not None:
+            basis, projected = coarse
+            # One product over all rows costs less than copying the admitted ones.
+            rows = rows[top_positions((projected @ (vector @ basis))[rows], COARSE_PER_CANDIDATE * n)]
+            similarity = self.vectors[rows] @ vector
+        else:
+            similarity = (self.vectors @ vector)[rows]
+        return rows[top_positions(similarity, n)]
+
+    @cached_property
+    def _coarse(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ``COARSE_DIMENSIONS`` directions that hold most of the record vectors' length (the
+        eigenvectors of their second moments, from a sample), and every vector's coordinates in
+        them; None for an index too small to need them. Computed once per index (half a second
+        per 100,000 records)."""
+        if len(self) < COARSE_MIN_ROWS or self.vectors.shape[1] <= COARSE_DIMENSIONS:
+            return None
+        sample = self.vectors[:: max(1, len(self) // COARSE_SAMPLE)].astype(np.float64)
+        _, basis = np.linalg.eigh(sample.T @ sample)  # ascending eigenvalues
+        basis = np.ascontiguousarray(basis[:, ::-1][:, :COARSE_DIMENSIONS], dtype=np.float32)
+        return basis, np.ascontiguousarray(self.vectors @ basis)
 
     def mask(
         self,
@@ -308,6 +338,17 @@ class EventIndex:
         year_ends = (days.astype("datetime64[Y]") + 1).astype("datetime64[D]") - 1
         ends = np.select([self.precisions == 1, self.precisions == 2, self.precisions == 3], [days + 6, month_ends, year_ends], days)
         return ends.astype(np.int64)
+
+
+#: The first, coarse step of a search by meaning (``EventIndex._nearest``) keeps this many rows per
+#: candidate, read in this many of the vectors' 384 coordinates. On the when set's 99,064 records
+#: (55 questions, 5 time lines, 300 candidates), 192 coordinates and 1,500 rows found every one of
+#: the exact 300 for every query; 128 coordinates missed up to 13 of 300, 160 up to 4.
+COARSE_DIMENSIONS = 192
+COARSE_PER_CANDIDATE = 5
+#: Below this many records every vector is read whole; the sample for the basis is at most this size.
+COARSE_MIN_ROWS = 20_000
+COARSE_SAMPLE = 20_000
 
 
 # ---- building, article by article ------------------------------------------------------------

@@ -461,7 +461,9 @@ COPY_OVERLAP = 0.8
 
 def shingles(text: str) -> set[tuple[str, ...]]:
     words = normalize_words(text)
-    return {tuple(words[i : i + 5]) for i in range(max(len(words) - 4, 1))}
+    if len(words) < 5:
+        return {tuple(words)}
+    return set(zip(words, words[1:], words[2:], words[3:], words[4:], strict=False))  # faster than slicing each
 
 
 def normalize_words(text: str) -> list[str]:

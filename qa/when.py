@@ -57,6 +57,8 @@ def score_records(
     order: str | None = None,
     stored: Callable[[list[str]], dict[str, float]] | None = None,
     governed: bool = True,
+    ends: bool = False,
+    prune: bool = True,
 ) -> list[ScoredRecord]:
     """Relevance of each candidate record to the question: the meaning of its event sentence, the
     share of the question's terms (by rarity) in the sentence and in its context, and how close
@@ -64,41 +66,34 @@ def score_records(
 
     The meaning is the sentence's pooled vector (read in its chunk), blended with its own encoding
     where there is one: ``stored`` gives the similarities of sentences encoded at ingest
-    (``qa.event_vectors``), and ``exact`` encodes the best few of each day that lack one."""
+    (``qa.event_vectors``), and ``exact`` encodes the best few of each day that lack one.
+
+    With ``prune``, records that cannot reach ``group_events``' floor (``MIN_RECORD``, and
+    ``RECORD_MARGIN`` below the best record) are left out: the rest of a record's reading (where
+    its date stands, whether it plans or reports, whose statement it is) is done best first and
+    stops at the first record whose relevance cannot reach the floor, whatever that reading. The
+    groups are the same (``ends``: a question about an end, whose reports ``_weigh_ends`` lowers
+    after, is not pruned)."""
     weights = {t: idf(t) for t in terms}
     total = sum(weights.values()) or 1.0
     name_weight = sum(idf(n) for n in names)
-    event_words = [t for t in terms if t not in names] or terms
     keys = {t: stem_key(t) for t in [*terms, *names]}
     question_keys = set(keys.values())
-    past = bool(_PAST_QUESTION.search(question))
     scored = []
     similarity = index.vectors[rows] @ vector if len(rows) and index.vectors.shape[1] == len(vector) else np.zeros(len(rows))
     for row, sim in zip(rows.tolist(), similarity.tolist(), strict=True):
-        record = index.record(row)
         own_terms = with_compounds(index.sentence_terms[row].split())
-        context_terms = with_compounds(record.context.split())
+        context_terms = with_compounds(index.contexts[row].split())
         if names and sum(idf(n) for n in _covered(sorted(names), keys, context_terms | own_terms)) < NAME_SHARE * name_weight:
             continue
+        record = index.record(row)
         if names and not compatible_names(question, record.quote + " " + record.title):
             continue
         in_sentence = _covered(terms, keys, own_terms)
         in_context = _covered(terms, keys, context_terms)
         own = sum(weights[t] for t in in_sentence) / total
         coverage = sum(weights[t] for t in in_context | in_sentence) / total
-        item = ScoredRecord(record, float(sim), coverage, own, 0.0, _placement(record, {keys[t] for t in event_words}))
-        item.happened = reports_it_happened(record.sentence)
-        if past and not item.happened:
-            item.placement *= PLANNED_WEIGHT
-        if _attributed(record) and not _SAYING.search(question):
-            item.placement *= SAID_WEIGHT
-        verb = _subordinate_verb(record)
-        item.other_verb = verb is not None and stem_key(fold_word(verb)) not in question_keys
-        named = _named_by_date(record)
-        if named and not any(stem_key(fold_word(word)) in question_keys for word in named):
-            item.other_verb = True
-            item.placement *= OTHER_EVENT_WEIGHT
-        scored.append(item)
+        scored.append(ScoredRecord(record, float(sim), coverage, own, 0.0))
     if governed:
         _mark_governed(scored, question_keys, question)
     if scored and (exact is not None or stored is not None):
@@ -110,17 +105,55 @@ def score_records(
         for item in scored:
             if item.record.sentence in own_similarity:
                 item.similarity = POOLED_SHARE * item.similarity + (1 - POOLED_SHARE) * float(own_similarity[item.record.sentence])
-    for item in scored:
-        damp = 1.0 if item.record.how == STATED else CARRIED_WEIGHT
-        if item.governed:
-            damp *= 1 + GOVERNED_GAIN
-        placement = 1 - (1 - item.placement) * PLACEMENT_SHARE
-        if order != "first" and _looking_back(item.record):  # a first occurrence is mostly told looking back
-            damp *= 1 - LOOK_BACK_LOSS
-        if order == "first" and _FIRST_WORDS.search(item.record.sentence) and not _FIRST_SINCE.search(item.record.sentence):
-            damp *= 1 + FIRST_GAIN
-        item.relevance = damp * placement * (0.5 * item.similarity + 0.25 * item.own + 0.25 * item.coverage)
-    return scored
+    event_keys = {keys[t] for t in ([t for t in terms if t not in names] or terms)}
+    past = bool(_PAST_QUESTION.search(question))
+    unsaid = _SAYING.search(question) is None
+    best = -math.inf
+    read: set[int] = set()
+    for item in sorted(scored, key=lambda item: -_highest_relevance(item, order)):
+        if prune and not ends and _highest_relevance(item, order) < max(MIN_RECORD, best - RECORD_MARGIN):
+            break
+        _read_record(item, event_keys, question_keys, past, unsaid, order)
+        best = max(best, item.relevance)
+        read.add(id(item))
+    return [item for item in scored if id(item) in read]
+
+
+def _relevance_base(item: ScoredRecord) -> float:
+    return 0.5 * item.similarity + 0.25 * item.own + 0.25 * item.coverage
+
+
+def _highest_relevance(item: ScoredRecord, order: str | None) -> float:
+    """The most relevance ``_read_record`` can give the record: every other factor is at most 1."""
+    gain = (1 + GOVERNED_GAIN if item.governed else 1.0) * (1 + FIRST_GAIN if order == "first" else 1.0)
+    return gain * _relevance_base(item)
+
+
+def _read_record(item: ScoredRecord, event_keys: set[str], question_keys: set[str], past: bool, unsaid: bool, order: str | None) -> None:
+    """Where the record's date stands to the event's words, whether it reports or plans, whose
+    statement it dates, which event it names; and from those and the rest its relevance."""
+    record = item.record
+    item.placement = _placement(record, event_keys)
+    item.happened = reports_it_happened(record.sentence)
+    if past and not item.happened:
+        item.placement *= PLANNED_WEIGHT
+    if unsaid and _attributed(record):
+        item.placement *= SAID_WEIGHT
+    verb = _subordinate_verb(record)
+    item.other_verb = verb is not None and stem_key(fold_word(verb)) not in question_keys
+    named = _named_by_date(record)
+    if named and not any(stem_key(fold_word(word)) in question_keys for word in named):
+        item.other_verb = True
+        item.placement *= OTHER_EVENT_WEIGHT
+    damp = 1.0 if record.how == STATED else CARRIED_WEIGHT
+    if item.governed:
+        damp *= 1 + GOVERNED_GAIN
+    placement = 1 - (1 - item.placement) * PLACEMENT_SHARE
+    if order != "first" and _looking_back(record):  # a first occurrence is mostly told looking back
+        damp *= 1 - LOOK_BACK_LOSS
+    if order == "first" and _FIRST_WORDS.search(record.sentence) and not _FIRST_SINCE.search(record.sentence):
+        damp *= 1 + FIRST_GAIN
+    item.relevance = damp * placement * _relevance_base(item)
 
 
 #: A record's sentence, neighbours and title must hold this share of the question's names (by rarity):

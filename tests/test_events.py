@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
-from qa import Archive, Article
+from qa import Archive, Article, events, when
+from qa import archive as archive_module
 from qa.answer import read_intent
+from qa.chunk import split_sentences
 from qa.dates import Shift, extract_event_dates, relative_shift
 from qa.events import EventIndex
 from qa.names import compatible_names
 from qa.retrieve import Filters
 from qa.when import _LAST_TIME, _attributed, reports_it_happened
-from tests.conftest import HEADLINE
+from tests.conftest import CORPUS, HEADLINE
 
 
 @pytest.mark.parametrize(
@@ -537,3 +541,47 @@ def test_a_report_of_the_last_time_rules_out_what_came_between(tmp_path: Path) -
 )
 def test_what_calls_a_day_the_last_occurrence(sentence: str, last: bool) -> None:
     assert bool(_LAST_TIME.search(sentence)) is last
+
+
+def test_the_two_step_search_by_meaning_finds_the_nearest_records(corpus_archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``COARSE_MIN_ROWS`` records, candidates are picked by half the coordinates first, then by
+    all: the same records as reading every vector whole (here with real encodings of the corpus)."""
+    monkeypatch.setattr(events, "COARSE_MIN_ROWS", 0)
+    texts = [path.read_text() for path in sorted(CORPUS.rglob("*")) if path.is_file()]
+    sentences = list(dict.fromkeys(text[a:b] for text in texts for a, b in split_sentences(text) if b - a > 30))
+    vectors = corpus_archive.encoder.encode(sentences).astype(np.float32)
+    index = EventIndex(article_ids=["a"] * len(sentences), vectors=vectors)
+    assert index._coarse is not None
+    rows = np.arange(len(sentences))
+    questions = [HEADLINE, "When did the storm reach the coast?", "When did the central bank cut rates?", "Who won the election?"]
+    for vector in corpus_archive.encoder.encode_queries(questions):
+        for n in (5, 10, 20):
+            assert len(rows) > events.COARSE_PER_CANDIDATE * n  # the coarse step is taken
+            exact = np.argsort(-(vectors @ vector), kind="stable")[:n]
+            assert set(index._nearest(rows, vector, n).tolist()) == set(exact.tolist())
+
+
+def test_records_that_cannot_reach_the_floor_are_left_unread_and_the_events_are_the_same(
+    corpus_archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``score_records(prune=True)`` stops reading records once none left can pass ``group_events``'
+    floor: the groups (days, scores, reports) are those of reading every record."""
+    questions = [HEADLINE, "When did missiles first hit Al Asad?", "When were the troops at the base hurt?", "When did the floods recede?"]
+    kept: dict[bool, list[int]] = {True: [], False: []}
+
+    def events_of(prune: bool) -> list[list[tuple]]:
+        def scoring(*args: Any, **kwargs: Any) -> list[when.ScoredRecord]:  # the same call, pruned or not
+            scored = when.score_records(*args, **kwargs, prune=prune)
+            kept[prune].append(len(scored))
+            return scored
+
+        monkeypatch.setattr(archive_module, "score_records", scoring)
+        found = []
+        for question in questions:
+            intent = read_intent(question)
+            groups = corpus_archive.dated_events(question, intent, Filters(), timeline=False)
+            found.append(sorted((g.day, g.precision, g.score, sorted(m.record.row for m in g.members)) for g in groups))
+        return found
+
+    assert events_of(True) == events_of(False)
+    assert sum(kept[True]) < sum(kept[False])  # records were left unread
