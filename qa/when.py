@@ -80,17 +80,15 @@ def score_records(
     keys = {t: stem_key(t) for t in [*terms, *names]}
     question_keys = set(keys.values())
     scored = []
+    if names:
+        rows = rows[_name_weights(index, rows, sorted(names), keys, idf) >= NAME_SHARE * name_weight]
     similarity = index.vectors[rows] @ vector if len(rows) and index.vectors.shape[1] == len(vector) else np.zeros(len(rows))
     for row, sim in zip(rows.tolist(), similarity.tolist(), strict=True):
-        own_terms = with_compounds(index.sentence_terms[row].split())
-        context_terms = with_compounds(index.contexts[row].split())
-        if names and sum(idf(n) for n in _covered(sorted(names), keys, context_terms | own_terms)) < NAME_SHARE * name_weight:
-            continue
         record = index.record(row)
         if names and not compatible_names(question, record.quote + " " + record.title):
             continue
-        in_sentence = _covered(terms, keys, own_terms)
-        in_context = _covered(terms, keys, context_terms)
+        in_sentence = _covered(terms, keys, with_compounds(index.sentence_terms[row].split()))
+        in_context = _covered(terms, keys, with_compounds(index.contexts[row].split()))
         own = sum(weights[t] for t in in_sentence) / total
         coverage = sum(weights[t] for t in in_context | in_sentence) / total
         scored.append(ScoredRecord(record, float(sim), coverage, own, 0.0))
@@ -117,6 +115,25 @@ def score_records(
         best = max(best, item.relevance)
         read.add(id(item))
     return [item for item in scored if id(item) in read]
+
+
+def _name_weights(index: EventIndex, rows: np.ndarray, names: list[str], keys: dict[str, str], idf: Callable[[str], float]) -> np.ndarray:
+    """For each of ``rows``, the weight (by rarity) of the question's names its context holds, as
+    ``_covered`` counts them, read from the index's postings (a context holds its sentence's terms)."""
+
+    def holding(term: str) -> np.ndarray:
+        return np.isin(rows, index.postings.get(term, np.zeros(0, dtype=np.int32)))
+
+    name_keys = [keys[name] for name in names]
+    found = {key: holding(key) for key in name_keys}
+    for a, b in itertools.pairwise(name_keys):  # "air base" written "airbase"
+        joined = holding(a + b)
+        found[a] = found[a] | joined
+        found[b] = found[b] | joined
+    weights = np.zeros(len(rows))
+    for name in names:
+        weights += idf(name) * found[keys[name]]
+    return weights
 
 
 def _relevance_base(item: ScoredRecord) -> float:

@@ -11,11 +11,11 @@ import pytest
 
 from qa import Archive, Article, events, when
 from qa import archive as archive_module
-from qa.answer import read_intent
+from qa.answer import question_names, read_intent
 from qa.chunk import split_sentences
 from qa.dates import Shift, extract_event_dates, relative_shift
 from qa.events import EventIndex
-from qa.names import compatible_names
+from qa.names import compatible_names, stem_key, with_compounds
 from qa.retrieve import Filters
 from qa.when import _LAST_TIME, _attributed, reports_it_happened
 from tests.conftest import CORPUS, HEADLINE
@@ -585,3 +585,18 @@ def test_records_that_cannot_reach_the_floor_are_left_unread_and_the_events_are_
 
     assert events_of(True) == events_of(False)
     assert sum(kept[True]) < sum(kept[False])  # records were left unread
+
+
+@pytest.mark.parametrize("question", [HEADLINE, "When was the Al Asad Air Base hit?", "When were missiles fired at the Air Base?", "When did Iran strike Anbar?"])
+def test_names_are_weighed_from_the_postings_as_from_each_record_s_words(corpus_archive: Archive, question: str) -> None:
+    """``score_records`` drops records lacking the question's names before reading them, from the
+    postings; each record's weight is the one its own context's words give."""
+    index = corpus_archive.events
+    names = sorted(question_names(question))
+    assert names
+    idf = corpus_archive.retriever.lexical.idf
+    keys = {name: stem_key(name) for name in names}
+    rows = np.arange(len(index))
+    expected = [sum(idf(n) for n in when._covered(names, keys, with_compounds(index.contexts[row].split()))) for row in rows]
+    assert when._name_weights(index, rows, names, keys, idf).tolist() == pytest.approx(expected)
+    assert 0 < sum(w > 0 for w in expected) < len(rows)
