@@ -9,7 +9,8 @@ larger than that index, its chunks are repeated as new articles with their embed
 (Gaussian noise, sigma 0.01, renormalised) -- said in the output as `synthetic_copies`. Each size
 is built once into indexes/bench-query-N and reused. Questions are the first --questions of
 RealTime QA, asked with their as-of day ("filtered") and without ("unfiltered"); and every
-question of the when set, asked as its row says (``when_p50_ms`` / ``when_p95_ms``).
+question of the when set, asked as its row says (``when_p50_ms`` / ``when_p95_ms``; and
+``when_per_search``, that p50 over search's in the same run: it varies less with the machine).
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ def measure(index: Path, questions: list[dict], when_questions: list[dict]) -> d
     for kind, values in kind_all.items():
         result[f"{kind}_p50_ms"] = round(statistics.median(values), 1)
         result[f"{kind}_p95_ms"] = round(values[min(len(values) - 1, int(0.95 * len(values)))], 1)
+    result["when_per_search"] = round(result["when_p50_ms"] / result["search_p50_ms"], 2)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
 

@@ -587,7 +587,9 @@ def test_records_that_cannot_reach_the_floor_are_left_unread_and_the_events_are_
     assert sum(kept[True]) < sum(kept[False])  # records were left unread
 
 
-@pytest.mark.parametrize("question", [HEADLINE, "When was the Al Asad Air Base hit?", "When were missiles fired at the Air Base?", "When did Iran strike Anbar?"])
+@pytest.mark.parametrize(
+    "question", [HEADLINE, "When was the Al Asad Air Base hit?", "When were missiles fired at the Air Base?", "When did Iran strike Anbar?"]
+)
 def test_names_are_weighed_from_the_postings_as_from_each_record_s_words(corpus_archive: Archive, question: str) -> None:
     """``score_records`` drops records lacking the question's names before reading them, from the
     postings; each record's weight is the one its own context's words give."""
