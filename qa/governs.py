@@ -13,6 +13,7 @@ tagger and parser only. Parses are kept for the sentences asked about most recen
 from __future__ import annotations
 
 import calendar
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -188,3 +189,46 @@ def same_parties(reading: DateReading, parties: list[frozenset[str]]) -> bool:
         return True
     missing = sum(1 for party in parties if not party & reading.parties)
     return missing <= (1 if reading.open_party else 0)
+
+
+_ORDINALS = {"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth"}
+_ORDINAL_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)$", re.I)
+
+
+def numbered(dates: list[tuple[str, int, int]], keys: set[str]) -> list[bool]:
+    """For each (sentence, start, end), whether the date at ``sentence[start:end]`` belongs to an
+    occurrence the sentence numbers in its series, of an event named by one of ``keys``
+    (``stem_key`` words): the ordinal's noun, or a word compounded with it, is a key, and the date
+    belongs to that noun or to a verb the noun is a party of.
+
+    >>> numbered([
+    ...     ("The second launch test of the Starship on Nov. 18 saw the rocket explode.", 42, 49),
+    ...     ("Just after the central bank on Wednesday announced its third cut of the year, rates fell.", 31, 40),
+    ...     ("It is her first debate since President Biden withdrew from the race on July 21st.", 71, 80),
+    ... ], {"test", "cut", "debat"})
+    [True, True, False]
+    """
+    docs = _parsed([sentence for sentence, _, _ in dates])
+    found = []
+    for doc, (_, start, end) in zip(docs, dates, strict=True):
+        nouns = {_key(noun) for noun in (_numbered_noun(t, keys) for t in doc) if noun is not None}
+        if not nouns:
+            found.append(False)
+            continue
+        reading = _reading(doc, start, end)
+        found.append(reading.word in nouns or (reading.verb and bool(nouns & reading.parties)))
+    return found
+
+
+def _numbered_noun(token: Any, keys: set[str]) -> Any | None:
+    """The noun an ordinal numbers ("its second straight rate cut": cut), if the noun or a word
+    compounded with it is one of ``keys``; else None."""
+    if token.dep_ != "amod" or not (token.text.lower() in _ORDINALS or _ORDINAL_NUMBER.match(token.text)):
+        return None
+    noun = token.head
+    while noun.dep_ == "compound" and noun.head.i != noun.i:  # "second straight rate cut": the parse hangs it on "rate"
+        noun = noun.head
+    if _pos(noun) != "NOUN":
+        return None
+    words = [noun, *(c for c in noun.children if c.dep_ == "compound")]
+    return noun if any(_key(w) in keys for w in words) else None

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer import dated_answer
+from qa.answer import dated_answer, question_names, question_terms
 from qa.dates import precision_end
 from qa.events import COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
-from qa.governs import question_parties, read_dates, same_parties
+from qa.governs import numbered, question_parties, read_dates, same_parties
 from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
 from qa.names import compatible_names, covered_terms, fold_word, stem_key, with_compounds
 
@@ -766,7 +766,9 @@ def event_answer(question: str, group: EventGroup, groups: list[EventGroup], max
 def event_timeline(query: str, groups: list[EventGroup], happened: bool = True) -> Timeline:
     """Every group near the best, oldest first; a coarse date holding a precise group is that group.
     With ``happened`` (a time line of what happened, not of what is planned) only occurrences
-    (``_occurred``) are drawn: not "could launch as soon as Sunday, Oct. 13", written on Oct. 7."""
+    (``_occurred``) are drawn: not "could launch as soon as Sunday, Oct. 13", written on Oct. 7;
+    and so is an occurrence a report numbers in the query's series, however far below the best
+    (``_numbered_occurrences``)."""
     if not groups:
         return Timeline(query=query, events=[])
     pool = [g for g in groups if g.precision == "day"] or groups
@@ -776,6 +778,8 @@ def event_timeline(query: str, groups: list[EventGroup], happened: bool = True) 
     if happened:
         ids = {id(g) for g in occurred}
         near = [g for g in near if id(g) in ids]
+        taken = {id(g) for g in near}
+        near += _numbered_occurrences(query, [g for g in occurred if id(g) not in taken])
     # What "when ... first" and "when ... last" would answer (``choose``) is on the timeline too.
     drawn = {id(g) for g in near}
     for group in (_pick(occurred, "first"), _pick(occurred, "last")):
@@ -804,6 +808,46 @@ def event_timeline(query: str, groups: list[EventGroup], happened: bool = True) 
             )
         )
     return Timeline(query=query, events=events)
+
+
+def _numbered_occurrences(query: str, groups: list[EventGroup]) -> list[EventGroup]:
+    """The day-precise ``groups`` with a report that numbers its occurrence in the query's series
+    and says it happened ("The second launch test of the Starship on Nov. 18 saw the rocket
+    explode", "just after the central bank on Wednesday announced its third cut of the year"): a
+    report that counts an occurrence among others of its kind tells that it is one, however weakly
+    its words match the query's. Only reports holding an ordinal and a query word are parsed."""
+    names = question_names(query)
+    keys = {stem_key(term) for term in question_terms(query) if term not in names}
+    reports = [
+        (group, member.record)
+        for group in groups
+        if group.precision == "day"
+        for member in group.members
+        if member.happened
+        and not _preview(member.record)
+        and member.record.date_start >= 0
+        and _ordinal_before_key(member.record.sentence, keys)
+    ]
+    if not reports:
+        return []
+    found = numbered([(record.sentence, *record.date_in_sentence) for _, record in reports], keys)
+    chosen: dict[int, EventGroup] = {}
+    for (group, _), yes in zip(reports, found, strict=True):
+        if yes:
+            chosen[id(group)] = group
+    return list(chosen.values())
+
+
+_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th))\b", re.I)
+
+
+def _ordinal_before_key(sentence: str, keys: set[str]) -> bool:
+    """Whether one of ``keys`` follows an ordinal within three words (the cheap test before a parse)."""
+    for match in _ORDINAL.finditer(sentence):
+        after = _WORDS.findall(sentence[match.end() : match.end() + 40])[:3]
+        if any(stem_key(fold_word(word)) in keys for word in after):
+            return True
+    return False
 
 
 def _fold_copies(citations: list[Citation]) -> list[Citation]:

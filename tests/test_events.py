@@ -602,3 +602,33 @@ def test_names_are_weighed_from_the_postings_as_from_each_record_s_words(corpus_
     expected = [sum(idf(n) for n in when._covered(names, keys, with_compounds(index.contexts[row].split()))) for row in rows]
     assert when._name_weights(index, rows, names, keys, idf).tolist() == pytest.approx(expected)
     assert 0 < sum(w > 0 for w in expected) < len(rows)
+
+
+def test_an_occurrence_a_report_numbers_in_its_series_is_drawn(tmp_path: Path) -> None:
+    strong = [
+        ("first", "2024-03-04", "Orlen Aerospace flew its Kestrel rocket on a test flight on March 3 from the Varn coast."),
+        ("third", "2024-09-10", "Orlen Aerospace flew its Kestrel rocket on a test flight on Sept. 9 from the Varn coast."),
+    ]
+    leads = ["", "Yesterday,", "As planned,", "At dawn,"]
+    articles = [
+        _article(f"{id_}-{j}", day, "Kestrel test flight", f"{lead} {text}") for id_, day, text in strong for j, lead in enumerate(leads)
+    ]
+    # One article numbers the second flight, in words of its own; another numbers a flight but
+    # dates something else in the same sentence.
+    articles += [
+        _article(
+            "second",
+            "2024-06-14",
+            "Orlen Aerospace",
+            "The second Kestrel test of Orlen Aerospace on June 12 ended when the upper stage broke apart over the sea.",
+        ),
+        _article(
+            "moved",
+            "2024-08-02",
+            "Orlen Aerospace",
+            "Its third Kestrel test comes after Orlen Aerospace moved its offices to Varn on July 30.",
+        ),
+    ]
+    archive = _archive_of(tmp_path, articles)
+    timeline = archive.timeline("When did Orlen Aerospace fly Kestrel test flights?")
+    assert [event.date for event in timeline.events] == ["2024-03-03", "2024-06-12", "2024-09-09"]
