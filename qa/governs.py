@@ -198,8 +198,8 @@ _ORDINAL_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)$", re.I)
 def numbered(dates: list[tuple[str, int, int]], keys: set[str]) -> list[bool]:
     """For each (sentence, start, end), whether the date at ``sentence[start:end]`` belongs to an
     occurrence the sentence numbers in its series, of an event named by one of ``keys``
-    (``stem_key`` words): the ordinal's noun, or a word compounded with it, is a key, and the date
-    belongs to that noun or to a verb the noun is a party of.
+    (``stem_key`` words): the noun the ordinal numbers is a key, and the date belongs to that noun
+    or to a verb the noun is a party of.
 
     >>> numbered([
     ...     ("The second launch test of the Starship on Nov. 18 saw the rocket explode.", 42, 49),
@@ -221,8 +221,8 @@ def numbered(dates: list[tuple[str, int, int]], keys: set[str]) -> list[bool]:
 
 
 def _numbered_noun(token: Any, keys: set[str]) -> Any | None:
-    """The noun an ordinal numbers ("its second straight rate cut": cut), if the noun or a word
-    compounded with it is one of ``keys``; else None."""
+    """The noun an ordinal numbers ("its second straight rate cut": cut, not the compound's
+    "rate"), if it is one of ``keys``; else None."""
     if token.dep_ != "amod" or not (token.text.lower() in _ORDINALS or _ORDINAL_NUMBER.match(token.text)):
         return None
     noun = token.head
@@ -230,5 +230,4 @@ def _numbered_noun(token: Any, keys: set[str]) -> Any | None:
         noun = noun.head
     if _pos(noun) != "NOUN":
         return None
-    words = [noun, *(c for c in noun.children if c.dep_ == "compound")]
-    return noun if any(_key(w) in keys for w in words) else None
+    return noun if _key(noun) in keys else None
