@@ -159,6 +159,24 @@ def _relative(phrase: str, published: dt.date) -> tuple[dt.date, Precision] | No
     return day, "day"
 
 
+def _in_a_name(match: re.Match[str], text: str) -> bool:
+    """Whether a word such as "today" is written as (part of) a name: "told USA TODAY", "on NBC's
+    Today show", "The Tonight Show". Only a lower-case one, or one that opens a sentence or a line,
+    is a day.
+
+    >>> [e.text for e in extract_event_dates(
+    ...     "Comfort told USA TODAY on Friday. Today, crews arrived; he watched The Tonight Show tonight.", dt.date(2024, 12, 20))]
+    ['Friday', 'Today', 'tonight']
+    """
+    word = match.group(0)
+    if word.islower():
+        return False
+    if word.isupper() and len(word) > 1:
+        return True
+    before = text[: match.start()].rstrip(" \t")
+    return not (before == "" or before[-1] in "\n.!?:;\"'\u201c\u201d\u2018\u2019([-\u2013\u2014")
+
+
 def _weekday(name: str, published: dt.date, context: str) -> dt.date:
     """A bare weekday is the latest such day on or before publication, except the next day or two:
     in Tuesday's paper "Wednesday" is tomorrow, not six days ago."""
@@ -256,6 +274,8 @@ def _resolve(kind: str, match: re.Match[str], published: dt.date | None, text: s
         assert month is not None
         day = _closest_year(month, int(groups["d"]), published)
         return (day, "day") if day else None
+    if kind == "word" and _in_a_name(match, text):
+        return None
     if kind in ("rel", "word"):
         return _relative(match.group(0), published)
     if kind == "weekday":

@@ -480,11 +480,35 @@ _ENDING = re.compile(
 )
 
 
+#: An ending word that says nothing ended: negated or only expected ("unlikely to end today",
+#: "without an end in sight", "failed to end"), or the end of a span of time ("until the end of
+#: the day on Sept. 30").
+_NO_END_BEFORE = re.compile(r"\b(?:no|not|never|without|unlikely|fail(?:ed|s)?|hopes?|would|could|will|may|might)\s+(?:\w+\s+){0,1}$", re.I)
+_END_OF_TIME = re.compile(r"^\s+of\s+(?:the\s+|this\s+|next\s+|that\s+)?(?:day|week|month|year|quarter|season|term|session|decade)\b", re.I)
+
+
+def names_an_end(sentence: str) -> bool:
+    """Whether a sentence says something ended: an ending word ("ended", "reopened", "was over")
+    that is neither negated nor only expected, nor the end of a span of time.
+
+    >>> [names_an_end(s) for s in ("The 43-day shutdown ended Nov. 12.", "Shutdown unlikely to end today",
+    ...     "Congress has until the end of the day on Sept. 30 to avoid a shutdown.", "Without an end in sight, it goes on.")]
+    [True, False, False, False]
+    """
+    for match in _ENDING.finditer(sentence):
+        if _NO_END_BEFORE.search(sentence[max(0, match.start() - 30) : match.start()]):
+            continue
+        if _END_OF_TIME.match(sentence[match.end() : match.end() + 30]):
+            continue
+        return True
+    return False
+
+
 def _weigh_ends(scored: list[ScoredRecord]) -> None:
     """Lower the reports that name no end (``ENDLESS_WEIGHT``); the last day of a range ("from Oct. 1
     to Nov. 12") names one."""
     for items in _by_sentence(scored).values():
-        if _ENDING.search(items[0].record.sentence):
+        if names_an_end(items[0].record.sentence):
             continue
         ranged = _range(items)
         for item in items:

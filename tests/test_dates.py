@@ -102,3 +102,15 @@ def test_precision_end_and_format() -> None:
     assert format_day(dt.date(2020, 1, 1), "month") == "January 2020"
     assert format_day(dt.date(2025, 4, 15), "day", month_first=True) == "April 15, 2025"
     assert format_day(dt.date(2025, 4, 15), "month", month_first=True) == "April 2025"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "“The majority of that has to do with interest rates,” Comfort told USA TODAY.",
+        "She said so on NBC's Today show.",
+        "He was a guest on The Tonight Show.",
+    ],
+)
+def test_a_day_word_written_as_a_name_is_no_date(text: str) -> None:
+    assert extract_event_dates(text, dt.date(2024, 12, 19)) == []

@@ -17,7 +17,7 @@ from qa.dates import Shift, extract_event_dates, relative_shift
 from qa.events import EventIndex
 from qa.names import compatible_names, stem_key, with_compounds
 from qa.retrieve import Filters
-from qa.when import _LAST_TIME, _attributed, reports_it_happened
+from qa.when import _LAST_TIME, _attributed, names_an_end, reports_it_happened
 from tests.conftest import CORPUS, HEADLINE
 
 
@@ -485,6 +485,40 @@ def test_when_something_ended_is_answered_by_reports_of_its_end(tmp_path: Path) 
     assert answer.date == "2024-10-12"
     assert answer.citations[0].article_id == "end"
     assert archive.ask("When did the Varn port strike begin?").date == "2024-09-03"
+
+
+def test_an_end_denied_expected_or_of_a_span_of_time_names_no_end(tmp_path: Path) -> None:
+    starts = [
+        "The Varn port strike began on Sept. 3 and is unlikely to end this month.",
+        "Dockers walked out on Sept. 3, and union leaders see no end to the Varn port strike.",
+        "The Varn port strike that began Sept. 3 may last until the end of the year.",
+        "On Sept. 3 the Varn port strike began, without an end in sight.",
+    ]
+    leads = ["", "Meanwhile,", "In the north,", "As feared,", "Again,"]
+    articles = [
+        _article(f"s{i}-{j}", "2024-09-05", "Varn port strike", f"{lead} {text}")
+        for i, text in enumerate(starts)
+        for j, lead in enumerate(leads)
+    ]
+    end = "Trade figures stayed thin for weeks after the 40-day Varn port strike that ended Oct. 12, traders said."
+    articles.append(_article("end", "2024-10-14", "Varn port", end))
+    archive = _archive_of(tmp_path, articles)
+    assert archive.ask("When did the Varn port strike end?").date == "2024-10-12"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "ended"),
+    [
+        ("The 43-day shutdown ended Nov. 12.", True),
+        ("The House voted to end the shutdown on Wednesday.", True),
+        ("Shutdown unlikely to end today", False),
+        ("Congress has until the end of the day on Sept. 30 to avoid a shutdown.", False),
+        ("Without an end in sight, the shutdown goes on.", False),
+        ("The strike will end on Friday.", False),
+    ],
+)
+def test_what_says_something_ended(sentence: str, ended: bool) -> None:
+    assert names_an_end(sentence) is ended
 
 
 def test_a_title_speaks_of_the_article_s_news_not_of_a_day_it_recalls(tmp_path: Path) -> None:
