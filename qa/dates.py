@@ -62,11 +62,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("rel", re.compile(r"\b(?:" + _NUM + r")\s+(?:days?|weeks?|months?|years?)\s+ago\b", re.I)),
     ("rel", re.compile(r"\b(?:last|this)\s+(?:week|month|year)\b", re.I)),
     ("word", re.compile(r"\b(?:(?:the\s+)?day\s+before\s+yesterday|yesterday|today|last night|this morning|tonight)\b", re.I)),
-    # A weekday that names the date written after it ("Sunday, Feb. 12") is that date, not a day of its own.
+    # A weekday that names the date written after it ("Sunday, Feb. 12") is that date, not a day of its own;
+    # one in a title-cased name ("Saturday Night Live", "Monday Night Football") is no day.
     (
         "weekday",
         re.compile(
             r"\b(?P<w>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+            r"(?!\s+(?:Night|Morning|Evening|Afternoon)\s+[A-Z])"
             r"(?!,?\s+(?:the\s+)?(?:[0-3]?\d(?:st|nd|rd|th)?\s+(?:of\s+)?)?"
             r"(?:" + _MONTH_NAMES + r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b)"
         ),

@@ -42,7 +42,7 @@ from qa.sentence_vectors import SentenceVectors
 
 EVENTS_FOLDER = "events"
 #: Saved indexes of another format are rebuilt.
-FORMAT = 12
+FORMAT = 13
 PRECISIONS: tuple[Precision, ...] = ("day", "week", "month", "year")
 #: How a record got its date: stated in its sentence, carried from a neighbour, or counted from a
 #: date nearby ("the next day").

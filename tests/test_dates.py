@@ -114,3 +114,8 @@ def test_precision_end_and_format() -> None:
 )
 def test_a_day_word_written_as_a_name_is_no_date(text: str) -> None:
     assert extract_event_dates(text, dt.date(2024, 12, 19)) == []
+
+
+def test_a_weekday_in_a_title_cased_name_is_no_date() -> None:
+    text = "He hosted Saturday Night Live and watched Monday Night Football on Saturday night."
+    assert [e.text for e in extract_event_dates(text, dt.date(2024, 12, 19))] == ["Saturday"]
