@@ -284,7 +284,7 @@ class Archive:
         recent = _recent_start(filters, intent)
         if intent.when and recent is None:
             groups = self.dated_events(question, intent, filters)
-            chosen = choose(groups, intent.order)
+            chosen = choose(groups, intent.order, question)
             if chosen is not None:
                 yield from self.retriever.passages([m.record.chunk_id for m in chosen.ranked()] + _other_chunks(groups, chosen), ASK_DEPTH)
                 yield event_answer(question, chosen, groups, k)

@@ -86,8 +86,9 @@ def read_dates(dates: list[tuple[str, int, int]]) -> list[DateReading]:
     ...     ("The board on Monday named a new chief executive.", 13, 19),
     ...     ("He was convicted Thursday of falsifying records.", 17, 25),
     ...     ("Dick Cheney died Monday, Nov. 3, at 84.", 25, 31),
+    ...     ("The Federal Reserve on Sept. 17 announced a cut.", 23, 31),
     ... ])]  # folded as qa.names folds words
-    ['atack', 'nam', 'convict', 'die']
+    ['atack', 'nam', 'convict', 'die', 'anounc']
     >>> reading = read_dates([("Trump met with Zelenskyy at the White House on Monday, Aug. 18.", 55, 62)])[0]
     >>> reading.word, sorted(reading.parties), reading.open_party
     ('met', ['trump', 'zelensky'], False)
@@ -118,6 +119,20 @@ def question_parties(question: str) -> list[frozenset[str]]:
     return parties
 
 
+def question_verb(question: str) -> str | None:
+    """The ``stem_key`` of a question's main verb, the event it asks about ("When did the Fed last
+    cut interest rates?": cut); None when the main verb is a form of "be" or there is none.
+
+    >>> question_verb("When did the Fed last cut interest rates?"), question_verb("When was the last test flight?")
+    ('cut', None)
+    """
+    root = next((t for t in _parsed([question])[0] if t.dep_ == "ROOT"), None)
+    if root is None or _pos(root) != "VERB" or root.text.lower() in _BE:
+        return None
+    return _key(root)
+
+
+_BE = {"be", "is", "are", "was", "were", "been", "being", "'s"}
 _DAY_WORDS = {name.lower() for name in calendar.day_name}
 _SUBJECTS = {"nsubj", "nsubjpass"}
 #: A verb's dependents that name who did or underwent it.
@@ -155,6 +170,11 @@ def _reading(doc: Any, start: int, end: int) -> DateReading:
         head = head.head
     if head.dep_ == "prep" and head.i != head.head.i:  # "on Monday", "during its Oct. 7 attack"
         head = head.head
+        # "The Federal Reserve on Sept. 17 announced a cut": a date between a subject and its verb
+        # is the verb's (the parse may hang it on the subject).
+        verb = head.head
+        if head.dep_ in _SUBJECTS and _pos(verb) == "VERB" and head.i < min(inside) and max(inside) < verb.i:
+            head = verb
     if head.i in inside:
         return DateReading(None)
     if _pos(head) != "VERB":
@@ -205,8 +225,9 @@ def numbered(dates: list[tuple[str, int, int]], keys: set[str]) -> list[bool]:
     ...     ("The second launch test of the Starship on Nov. 18 saw the rocket explode.", 42, 49),
     ...     ("Just after the central bank on Wednesday announced its third cut of the year, rates fell.", 31, 40),
     ...     ("It is her first debate since President Biden withdrew from the race on July 21st.", 71, 80),
+    ...     ("The Federal Reserve on Sept. 17 announced a quarter-point cut, likely the first in a series.", 23, 31),
     ... ], {"test", "cut", "debat"})
-    [True, True, False]
+    [True, True, False, True]
     """
     docs = _parsed([sentence for sentence, _, _ in dates])
     found = []
@@ -221,13 +242,25 @@ def numbered(dates: list[tuple[str, int, int]], keys: set[str]) -> list[bool]:
 
 
 def _numbered_noun(token: Any, keys: set[str]) -> Any | None:
-    """The noun an ordinal numbers ("its second straight rate cut": cut, not the compound's
-    "rate"), if it is one of ``keys``; else None."""
-    if token.dep_ != "amod" or not (token.text.lower() in _ORDINALS or _ORDINAL_NUMBER.match(token.text)):
+    """The noun an ordinal numbers, if it is one of ``keys``; else None. The ordinal modifies it
+    ("its second straight rate cut": cut, not the compound's "rate"), or stands for it: beside it
+    ("the rate cut, the Fed's first since 2020") or beside the verb that takes it ("announced a
+    quarter-point cut, likely the first in a series")."""
+    if not (token.text.lower() in _ORDINALS or _ORDINAL_NUMBER.match(token.text)) or token.head.i == token.i:
         return None
     noun = token.head
-    while noun.dep_ == "compound" and noun.head.i != noun.i:  # "second straight rate cut": the parse hangs it on "rate"
-        noun = noun.head
+    if token.dep_ == "amod":
+        while noun.dep_ == "compound" and noun.head.i != noun.i:  # "second straight rate cut": the parse hangs it on "rate"
+            noun = noun.head
+    elif token.dep_ in _STANDING_FOR or any(c.dep_ in ("det", "poss") for c in token.children):
+        if _pos(noun) == "VERB":
+            noun = next((c for c in noun.children if c.dep_ in ("dobj", "nsubjpass") and _pos(c) == "NOUN"), noun)
+    else:
+        return None
     if _pos(noun) != "NOUN":
         return None
     return noun if _key(noun) in keys else None
+
+
+#: How an ordinal standing for a noun ("the first in a series") hangs from it or from its verb.
+_STANDING_FOR = {"appos", "npadvmod", "attr"}

@@ -17,7 +17,7 @@ import numpy as np
 from qa.answer import dated_answer, question_names, question_terms
 from qa.dates import precision_end
 from qa.events import COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
-from qa.governs import numbered, question_parties, read_dates, same_parties
+from qa.governs import numbered, question_parties, question_verb, read_dates, same_parties
 from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
 from qa.names import compatible_names, covered_terms, fold_word, stem_key, with_compounds
 
@@ -610,17 +610,18 @@ def _preview(record: EventRecord) -> bool:
     return record.published is not None and record.day > record.published
 
 
-def choose(groups: list[EventGroup], order: str | None) -> EventGroup | None:
+def choose(groups: list[EventGroup], order: str | None, question: str | None = None) -> EventGroup | None:
     """The group that answers. Day-precise groups answer before coarser ones (a year is not the day
     the question asks for) unless they are more than ``DAY_MARGIN`` below them; among them, for
     "last" the latest and for "first" the earliest of those whose score (relevance and support) is
-    near the best, otherwise the best."""
+    near the best, or that a report numbers among the occurrences of the ``question``'s event
+    ("its third cut of the year" for "When did the Fed last cut rates?"), otherwise the best."""
     if not groups:
         return None
-    return _pick(_occurred(groups) if order in ("last", "first") else groups, order)
+    return _pick(_occurred(groups) if order in ("last", "first") else groups, order, question)
 
 
-def _pick(groups: list[EventGroup], order: str | None) -> EventGroup | None:
+def _pick(groups: list[EventGroup], order: str | None, question: str | None = None) -> EventGroup | None:
     """``choose`` among groups already narrowed to occurrences where the order asks for them."""
     if order == "last":
         groups = _not_after_a_last_time(groups)
@@ -636,6 +637,12 @@ def _pick(groups: list[EventGroup], order: str | None) -> EventGroup | None:
         # latest is often the least written about yet.
         taken = {id(g) for g in near}
         near += [g for g in pool if g.top >= best.top and id(g) not in taken]
+        # A report that numbers its occurrence ("announced its third cut of the year") says it is
+        # one of the question's event, however weakly its words match: its own word, the verb's.
+        verb = question_verb(question) if question else None
+        if verb is not None:
+            taken = {id(g) for g in near}
+            near += [g for g in _numbered_occurrences(pool, {verb}) if id(g) not in taken]
     if order == "last":
         return max(near, key=lambda g: (g.day, g.score))
     if order == "first":
@@ -644,7 +651,7 @@ def _pick(groups: list[EventGroup], order: str | None) -> EventGroup | None:
         # occurrence repeats an earlier one rules itself out, and the first is among those before.
         before = _repeats_before(chosen)
         earlier = [g for g in groups if _period_end(g) < before] if before is not None else []
-        return _pick(earlier, order) if earlier else chosen
+        return _pick(earlier, order, question) if earlier else chosen
     return max(near, key=lambda g: g.score)
 
 
@@ -803,10 +810,12 @@ def event_timeline(query: str, groups: list[EventGroup], happened: bool = True) 
         ids = {id(g) for g in occurred}
         near = [g for g in near if id(g) in ids]
         taken = {id(g) for g in near}
-        near += _numbered_occurrences(query, [g for g in occurred if id(g) not in taken])
+        names = question_names(query)
+        keys = {stem_key(term) for term in question_terms(query) if term not in names}
+        near += _numbered_occurrences([g for g in occurred if id(g) not in taken], keys)
     # What "when ... first" and "when ... last" would answer (``choose``) is on the timeline too.
     drawn = {id(g) for g in near}
-    for group in (_pick(occurred, "first"), _pick(occurred, "last")):
+    for group in (_pick(occurred, "first", query), _pick(occurred, "last", query)):
         if group is not None and id(group) not in drawn:
             drawn.add(id(group))
             near.append(group)
@@ -834,14 +843,12 @@ def event_timeline(query: str, groups: list[EventGroup], happened: bool = True) 
     return Timeline(query=query, events=events)
 
 
-def _numbered_occurrences(query: str, groups: list[EventGroup]) -> list[EventGroup]:
-    """The day-precise ``groups`` with a report that numbers its occurrence in the query's series
-    and says it happened ("The second launch test of the Starship on Nov. 18 saw the rocket
-    explode", "just after the central bank on Wednesday announced its third cut of the year"): a
-    report that counts an occurrence among others of its kind tells that it is one, however weakly
-    its words match the query's. Only reports holding an ordinal and a query word are parsed."""
-    names = question_names(query)
-    keys = {stem_key(term) for term in question_terms(query) if term not in names}
+def _numbered_occurrences(groups: list[EventGroup], keys: set[str]) -> list[EventGroup]:
+    """The day-precise ``groups`` with a report that numbers its occurrence in a series of one of
+    ``keys`` (``stem_key`` words) and says it happened ("The second launch test of the Starship on
+    Nov. 18 saw the rocket explode", "just after the central bank on Wednesday announced its third
+    cut of the year"): a report that counts an occurrence among others of its kind tells that it is
+    one, however weakly its words match the query's. Only reports holding an ordinal and a key are parsed."""
     reports = [
         (group, member.record)
         for group in groups
@@ -850,7 +857,7 @@ def _numbered_occurrences(query: str, groups: list[EventGroup]) -> list[EventGro
         if member.happened
         and not _preview(member.record)
         and member.record.date_start >= 0
-        and _ordinal_before_key(member.record.sentence, keys)
+        and _ordinal_and_key(member.record.sentence, keys)
     ]
     if not reports:
         return []
@@ -865,13 +872,9 @@ def _numbered_occurrences(query: str, groups: list[EventGroup]) -> list[EventGro
 _ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th))\b", re.I)
 
 
-def _ordinal_before_key(sentence: str, keys: set[str]) -> bool:
-    """Whether one of ``keys`` follows an ordinal within three words (the cheap test before a parse)."""
-    for match in _ORDINAL.finditer(sentence):
-        after = _WORDS.findall(sentence[match.end() : match.end() + 40])[:3]
-        if any(stem_key(fold_word(word)) in keys for word in after):
-            return True
-    return False
+def _ordinal_and_key(sentence: str, keys: set[str]) -> bool:
+    """Whether a sentence holds an ordinal and one of ``keys`` (the cheap test before a parse)."""
+    return _ORDINAL.search(sentence) is not None and any(stem_key(fold_word(word)) in keys for word in _WORDS.findall(sentence))
 
 
 def _fold_copies(citations: list[Citation]) -> list[Citation]:

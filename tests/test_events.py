@@ -666,3 +666,21 @@ def test_an_occurrence_a_report_numbers_in_its_series_is_drawn(tmp_path: Path) -
     archive = _archive_of(tmp_path, articles)
     timeline = archive.timeline("When did Orlen Aerospace fly Kestrel test flights?")
     assert [event.date for event in timeline.events] == ["2024-03-03", "2024-06-12", "2024-09-09"]
+
+
+def test_the_last_occurrence_may_be_one_a_report_numbers(tmp_path: Path) -> None:
+    leads = ["", "As expected,", "On Wednesday's news,", "In a statement,", "Markets cheered:"]
+    first = "The Varn central bank cut interest rates on March 6, easing borrowing costs across Varn."
+    title = "Varn central bank cuts interest rates"
+    articles = [_article(f"march-{j}", "2024-03-07", title, f"{lead} {first}") for j, lead in enumerate(leads)]
+    # One report of a later cut, numbered in its series ("likely the first of several"), its day
+    # written between the bank and the verb.
+    later = (
+        "After months on hold, the Varn central bank on Oct. 2 announced a quarter-point cut in interest rates, "
+        "likely the first of several."
+    )
+    articles.append(_article("october", "2024-10-03", "Varn economy", later))
+    archive = _archive_of(tmp_path, articles)
+    answer = archive.ask("When did the Varn central bank last cut interest rates?")
+    assert answer.date == "2024-10-02"
+    assert answer.citations[0].article_id == "october"
