@@ -639,10 +639,16 @@ def _pick(groups: list[EventGroup], order: str | None, question: str | None = No
         near += [g for g in pool if g.top >= best.top and id(g) not in taken]
         # A report that numbers its occurrence ("announced its third cut of the year") says it is
         # one of the question's event, however weakly its words match: its own word, the verb's.
-        verb = question_verb(question) if question else None
+        # Only occurrences beyond those already near could change the answer.
+        if order == "last":
+            latest = max(g.day for g in near)
+            beyond = [g for g in pool if g.day > latest]
+        else:
+            earliest = min(_period_end(g) for g in near)
+            beyond = [g for g in pool if _period_end(g) < earliest]
+        verb = question_verb(question) if question and beyond else None
         if verb is not None:
-            taken = {id(g) for g in near}
-            near += [g for g in _numbered_occurrences(pool, {verb}) if id(g) not in taken]
+            near += _numbered_occurrences(beyond, {verb})
     if order == "last":
         return max(near, key=lambda g: (g.day, g.score))
     if order == "first":
