@@ -157,10 +157,11 @@ def _key(token: Any) -> str:
     return stem_key(fold_word(token.text))
 
 
-def _reading(doc: Any, start: int, end: int) -> DateReading:
+def _date_word(doc: Any, start: int, end: int) -> Any | None:
+    """The token the date at ``start:end`` belongs to, or None."""
     tokens = [t for t in doc if t.idx < end and t.idx + len(t) > start]
     if not tokens:
-        return DateReading(None)
+        return None
     inside = {t.i for t in tokens}
     # The date's own head: the token of the date whose head lies outside it.
     top = next((t for t in tokens if t.head.i not in inside or t.head.i == t.i), tokens[0])
@@ -175,7 +176,12 @@ def _reading(doc: Any, start: int, end: int) -> DateReading:
         verb = head.head
         if head.dep_ in _SUBJECTS and _pos(verb) == "VERB" and head.i < min(inside) and max(inside) < verb.i:
             head = verb
-    if head.i in inside:
+    return None if head.i in inside else head
+
+
+def _reading(doc: Any, start: int, end: int) -> DateReading:
+    head = _date_word(doc, start, end)
+    if head is None:
         return DateReading(None)
     if _pos(head) != "VERB":
         return DateReading(_key(head))
@@ -264,3 +270,56 @@ def _numbered_noun(token: Any, keys: set[str]) -> Any | None:
 
 #: How an ordinal standing for a noun ("the first in a series") hangs from it or from its verb.
 _STANDING_FOR = {"appos", "npadvmod", "attr"}
+
+
+@dataclass(frozen=True)
+class Description:
+    """What a question calls the doer of its event when it names none ("a former U.S. president"):
+    the noun (``stem_key``) and the words that qualify it."""
+
+    noun: str
+    words: frozenset[str]
+
+
+def question_description(question: str) -> Description | None:
+    """The common noun that is the subject of a question's main verb, with its words; None when the
+    subject is a name, a pronoun or missing.
+
+    >>> question_description("When did a former U.S. president most recently die?")
+    Description(noun='president', words=frozenset({'former', 'u.s.'}))
+    >>> question_description("When did the Fed last cut interest rates?") is None
+    True
+    """
+    root = next((t for t in _parsed([question])[0] if t.dep_ == "ROOT"), None)
+    subject = next((c for c in root.children if c.dep_ in _SUBJECTS), None) if root is not None else None
+    if subject is None or _pos(subject) != "NOUN":
+        return None
+    words = frozenset(_key(t) for t in subject.subtree if t.i != subject.i and t.dep_ not in ("det", "poss", "punct"))
+    return Description(_key(subject), words)
+
+
+def described(dates: list[tuple[str, int, int]], description: Description) -> list[bool | None]:
+    """For each (sentence, start, end), whether the doer of the verb the date belongs to is what
+    ``description`` calls it: True when the subject is that noun or bears it as a title ("Former
+    President Jimmy Carter died"), False when it bears another title built on the noun ("Former
+    Vice President Dick Cheney died": "vice" qualifies "president" and the question does not say
+    it), None when the parse says neither ("Cheney died", "who died").
+
+    >>> asked = question_description("When did a former U.S. president most recently die?")
+    >>> described([("Former President Jimmy Carter died Sunday at 100.", 38, 44),
+    ...            ("Former Vice President Dick Cheney died Monday, Nov. 3.", 39, 45),
+    ...            ("Cheney died on Monday.", 15, 21)], asked)
+    [True, False, None]
+    """
+    found: list[bool | None] = []
+    for doc, (_, start, end) in zip(_parsed([sentence for sentence, _, _ in dates]), dates, strict=True):
+        verb = _date_word(doc, start, end)
+        subject = next((c for c in verb.children if c.dep_ in _SUBJECTS), None) if verb is not None and _pos(verb) == "VERB" else None
+        titles = [] if subject is None else [t for t in (subject, *subject.children) if _key(t) == description.noun]
+        if not titles:
+            found.append(None)
+            continue
+        # The word written just before the noun, when it is part of the subject's name ("Vice").
+        qualifiers = [doc[t.i - 1] for t in titles if t.i > 0 and doc[t.i - 1].dep_ == "compound"]
+        found.append(not any(_key(q) not in description.words for q in qualifiers))
+    return found

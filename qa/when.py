@@ -17,7 +17,7 @@ import numpy as np
 from qa.answer import dated_answer, question_names, question_terms
 from qa.dates import precision_end
 from qa.events import COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
-from qa.governs import numbered, question_parties, question_verb, read_dates, same_parties
+from qa.governs import Description, described, numbered, question_description, question_parties, question_verb, read_dates, same_parties
 from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
 from qa.names import compatible_names, covered_terms, fold_word, stem_key, with_compounds
 
@@ -650,15 +650,47 @@ def _pick(groups: list[EventGroup], order: str | None, question: str | None = No
         if verb is not None:
             near += _numbered_occurrences(beyond, {verb})
     if order == "last":
-        return max(near, key=lambda g: (g.day, g.score))
+        return _done_by_the_asked(sorted(near, key=lambda g: (g.day, g.score), reverse=True), question)
     if order == "first":
-        chosen = min(near, key=lambda g: (_period_end(g), -g.score))
+        chosen = _done_by_the_asked(sorted(near, key=lambda g: (_period_end(g), -g.score)), question)
         # "fired ballistic missiles for the first time in two years": a report that says its
         # occurrence repeats an earlier one rules itself out, and the first is among those before.
         before = _repeats_before(chosen)
         earlier = [g for g in groups if _period_end(g) < before] if before is not None else []
         return _pick(earlier, order, question) if earlier else chosen
     return max(near, key=lambda g: g.score)
+
+
+#: Reports of a candidate read for who did it (``_done_by_another``), the most relevant first.
+DOER_REPORTS = 12
+
+
+def _done_by_the_asked(ranked: list[EventGroup], question: str | None) -> EventGroup:
+    """The first of ``ranked`` not done by another than the question's doer, when the question
+    describes its doer ("a former U.S. president"); the first of all if every one is."""
+    description = question_description(question) if question else None
+    if description is not None:
+        for group in ranked:
+            if not _done_by_another(group, description):
+                return group
+    return ranked[0]
+
+
+def _done_by_another(group: EventGroup, description: Description) -> bool:
+    """Whether the group's reports say its event was done by another than the question describes:
+    one report's doer bears another title built on the question's noun ("Former Vice President
+    Dick Cheney died" for "When did a former U.S. president most recently die?") and none bears
+    the question's ("Former President Jimmy Carter died")."""
+    members = sorted(group.members, key=lambda m: -m.relevance)
+    reports = [
+        m.record
+        for m in members
+        if m.record.date_start >= 0 and any(stem_key(fold_word(word)) == description.noun for word in _WORDS.findall(m.record.sentence))
+    ][:DOER_REPORTS]
+    if not reports:
+        return False
+    readings = described([(record.sentence, *record.date_in_sentence) for record in reports], description)
+    return True not in readings and False in readings
 
 
 #: Words by which a report says its occurrence repeats an earlier one ("erupted again", "resumed

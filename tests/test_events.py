@@ -684,3 +684,16 @@ def test_the_last_occurrence_may_be_one_a_report_numbers(tmp_path: Path) -> None
     answer = archive.ask("When did the Varn central bank last cut interest rates?")
     assert answer.date == "2024-10-02"
     assert answer.citations[0].article_id == "october"
+
+
+def test_the_last_occurrence_is_one_done_by_whom_the_question_describes(tmp_path: Path) -> None:
+    leads = ["", "Sadly,", "In Varn,", "Flags flew at half-staff:"]
+    governor = "Former Governor Ana Rell of Varn died on March 3 at her home, aged 91."
+    deputy = "Former Lieutenant Governor Bo Kest of Varn died on Oct. 9 at his home, aged 88."
+    articles = [_article(f"rell-{j}", "2024-03-04", "Varn mourns", f"{lead} {governor}") for j, lead in enumerate(leads)]
+    articles += [_article(f"kest-{j}", "2024-10-10", "Varn mourns", f"{lead} {deputy}") for j, lead in enumerate(leads)]
+    archive = _archive_of(tmp_path, articles)
+    answer = archive.ask("When did a former Varn governor most recently die?")
+    assert answer.date == "2024-03-03"
+    # A question that describes no doer still takes the latest.
+    assert archive.ask("When did a former Varn official most recently die?").date == "2024-10-09"
