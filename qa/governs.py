@@ -285,8 +285,9 @@ def question_description(question: str) -> Description | None:
     """The common noun that is the subject of a question's main verb, with its words; None when the
     subject is a name, a pronoun or missing.
 
-    >>> question_description("When did a former U.S. president most recently die?")
-    Description(noun='president', words=frozenset({'former', 'u.s.'}))
+    >>> asked = question_description("When did a former U.S. president most recently die?")
+    >>> asked.noun, sorted(asked.words)
+    ('president', ['former', 'u.s.'])
     >>> question_description("When did the Fed last cut interest rates?") is None
     True
     """
