@@ -16,7 +16,7 @@ import numpy as np
 
 from qa.answer import dated_answer, question_names, question_terms
 from qa.dates import precision_end
-from qa.events import COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
+from qa.events import CARRIED, COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
 from qa.governs import Description, described, numbered, question_description, question_parties, question_verb, read_dates, same_parties
 from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
 from qa.names import compatible_names, covered_terms, fold_word, stem_key, with_compounds
@@ -576,11 +576,21 @@ def _range(items: list[ScoredRecord]) -> tuple[ScoredRecord, ScoredRecord] | Non
 EXPLICIT_VOTE = 2.0
 
 
+#: How much a day carried from a neighbouring sentence weighs in that vote: it is the neighbour's
+#: word again ("Iran fired missiles Tuesday. The missiles targeted al Assad air base ..."), not a
+#: report of its own. Counted whole, one article's two sentences outvoted another that writes
+#: "January 8, 2020" (`bench/ain_al_asad.py`'s time line); not at all, or once per article,
+#: one article's two reports of the pagers' day lost to its one of the radios' (the when set 50).
+CARRIED_VOTE = 0.5
+
+
 def _vote(item: ScoredRecord) -> float:
     """How much a record says its event was on its day: its relevance, twice over when the day is
     written with its number ("Jan. 8") rather than resolved from a weekday or a word ("Tuesday",
-    "yesterday": read against when and where the article was written)."""
-    return (EXPLICIT_VOTE if item.record.numbered else 1.0) * item.relevance
+    "yesterday": read against when and where the article was written), half when it is carried
+    from a neighbour."""
+    weight = EXPLICIT_VOTE if item.record.numbered else 1.0
+    return weight * (CARRIED_VOTE if item.record.how == CARRIED else 1.0) * item.relevance
 
 
 def _group(members: list[ScoredRecord], precision: Precision) -> EventGroup:

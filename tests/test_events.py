@@ -697,3 +697,20 @@ def test_the_last_occurrence_is_one_done_by_whom_the_question_describes(tmp_path
     assert answer.date == "2024-03-03"
     # A question that describes no doer still takes the latest.
     assert archive.ask("When did a former Varn official most recently die?").date == "2024-10-09"
+
+
+def test_a_day_carried_to_the_next_sentence_is_not_a_second_report_of_it(tmp_path: Path) -> None:
+    # One article resolves "Tuesday" (its page is dated the next day) and carries it to the sentence
+    # that names the base; another writes the day with its number.
+    texts = [
+        (
+            "tuesday",
+            "2020-01-08",
+            "Rebels hit the air base with more than a dozen rockets Tuesday in retaliation for a drone strike. "
+            "The rockets targeted the Varn air base in the western desert and another base in the north.",
+        ),
+        ("numbered", "2024-01-21", "The Varn air base came under another rocket attack on January 8, 2020 by the rebels."),
+    ]
+    archive = _archive_of(tmp_path, [_article(id_, published, "Varn air base", text) for id_, published, text in texts])
+    timeline = archive.timeline("Varn air base hit by rockets")
+    assert [event.date for event in timeline.events] == ["2020-01-08"]
