@@ -462,6 +462,19 @@ def test_a_proposed_day_is_not_drawn_as_an_occurrence(tmp_path: Path) -> None:
     assert [event.date for event in timeline.events] == ["2024-09-10", "2024-10-01"]
 
 
+def _port_strike_archive(tmp_path: Path, starts: list[str], leads: list[str]) -> Archive:
+    """Each of ``starts`` after each of ``leads``, published two days after the strike began, and
+    one later article that says when it ended."""
+    articles = [
+        _article(f"s{i}-{j}", "2024-09-05", "Varn port strike", f"{lead} {text}")
+        for i, text in enumerate(starts)
+        for j, lead in enumerate(leads)
+    ]
+    end = "Trade figures stayed thin for weeks after the 40-day Varn port strike that ended Oct. 12, traders said."
+    articles.append(_article("end", "2024-10-14", "Varn port", end))
+    return _archive_of(tmp_path, articles)
+
+
 def test_when_something_ended_is_answered_by_reports_of_its_end(tmp_path: Path) -> None:
     starts = [
         "Dockers at the port of Varn walked out on Sept. 3, the first day of the port strike.",
@@ -471,15 +484,7 @@ def test_when_something_ended_is_answered_by_reports_of_its_end(tmp_path: Path) 
         "Farmers counted their losses from the Varn port strike that began Sept. 3.",
         "The 40-day Varn port strike, which began Sept. 3, cost the region dearly.",
     ]
-    leads = ["", "Meanwhile,", "In the north,", "As feared,"]
-    articles = [
-        _article(f"s{i}-{j}", "2024-09-05", "Varn port strike", f"{lead} {text}")
-        for i, text in enumerate(starts)
-        for j, lead in enumerate(leads)
-    ]
-    end = "Trade figures stayed thin for weeks after the 40-day Varn port strike that ended Oct. 12, traders said."
-    articles.append(_article("end", "2024-10-14", "Varn port", end))
-    archive = _archive_of(tmp_path, articles)
+    archive = _port_strike_archive(tmp_path, starts, ["", "Meanwhile,", "In the north,", "As feared,"])
     # Two dozen articles date the strike by its first day; the one that says when it ended answers.
     answer = archive.ask("When did the Varn port strike end?")
     assert answer.date == "2024-10-12"
@@ -494,15 +499,7 @@ def test_an_end_denied_expected_or_of_a_span_of_time_names_no_end(tmp_path: Path
         "The Varn port strike that began Sept. 3 may last until the end of the year.",
         "On Sept. 3 the Varn port strike began, without an end in sight.",
     ]
-    leads = ["", "Meanwhile,", "In the north,", "As feared,", "Again,"]
-    articles = [
-        _article(f"s{i}-{j}", "2024-09-05", "Varn port strike", f"{lead} {text}")
-        for i, text in enumerate(starts)
-        for j, lead in enumerate(leads)
-    ]
-    end = "Trade figures stayed thin for weeks after the 40-day Varn port strike that ended Oct. 12, traders said."
-    articles.append(_article("end", "2024-10-14", "Varn port", end))
-    archive = _archive_of(tmp_path, articles)
+    archive = _port_strike_archive(tmp_path, starts, ["", "Meanwhile,", "In the north,", "As feared,", "Again,"])
     assert archive.ask("When did the Varn port strike end?").date == "2024-10-12"
 
 
