@@ -491,6 +491,20 @@ def _pages_by_id(collection: Any, include: list[str], page: int, ids: list[str] 
     """
     ids = collection.get(include=[])["ids"] if ids is None else ids
     for first in range(0, len(ids), page):
-        got = collection.get(ids=ids[first : first + page], include=include)
+        try:
+            got = collection.get(ids=ids[first : first + page], include=include)
+        except InternalError as exc:
+            if "embeddings" not in include or "Error finding id" not in str(exc):
+                raise
+            got = _salvaged_page(collection, ids[first : first + page], include)
         if got["ids"]:
             yield got
+
+
+def _salvaged_page(collection: Any, ids: list[str], include: list[str]) -> dict[str, Any]:
+    """A page read without its vectors when Chroma's vector segment has lost some of its ids (seen
+    after an ingest was killed while Chroma persisted it): the chunks are all there, found by their
+    words (``embeddings`` None, as for chunks not yet encoded) until they are written again."""
+    got = dict(collection.get(ids=ids, include=[i for i in include if i != "embeddings"]))
+    got["embeddings"] = None
+    return got
