@@ -126,10 +126,15 @@ def question_verb(question: str) -> str | None:
     >>> question_verb("When did the Fed last cut interest rates?"), question_verb("When was the last test flight?")
     ('cut', None)
     """
-    root = next((t for t in _parsed([question])[0] if t.dep_ == "ROOT"), None)
+    root = _question_root(question)
     if root is None or _pos(root) != "VERB" or root.text.lower() in _BE:
         return None
     return _key(root)
+
+
+def _question_root(question: str) -> Any | None:
+    """The main word of a question's parse (its ROOT), or None."""
+    return next((t for t in _parsed([question])[0] if t.dep_ == "ROOT"), None)
 
 
 _BE = {"be", "is", "are", "was", "were", "been", "being", "'s"}
@@ -217,8 +222,9 @@ def same_parties(reading: DateReading, parties: list[frozenset[str]]) -> bool:
     return missing <= (1 if reading.open_party else 0)
 
 
-_ORDINALS = {"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth"}
-_ORDINAL_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)$", re.I)
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth")
+#: An ordinal, in words or figures ("third", "3rd"): ``qa.when`` looks for one before parsing.
+ORDINAL = re.compile(r"\b(?:" + "|".join(_ORDINALS) + r"|\d+(?:st|nd|rd|th))\b", re.I)
 
 
 def numbered(dates: list[tuple[str, int, int]], keys: set[str]) -> list[bool]:
@@ -252,7 +258,7 @@ def _numbered_noun(token: Any, keys: set[str]) -> Any | None:
     ("its second straight rate cut": cut, not the compound's "rate"), or stands for it: beside it
     ("the rate cut, the Fed's first since 2020") or beside the verb that takes it ("announced a
     quarter-point cut, likely the first in a series")."""
-    if not (token.text.lower() in _ORDINALS or _ORDINAL_NUMBER.match(token.text)) or token.head.i == token.i:
+    if not ORDINAL.fullmatch(token.text) or token.head.i == token.i:
         return None
     noun = token.head
     if token.dep_ == "amod":
@@ -291,7 +297,7 @@ def question_description(question: str) -> Description | None:
     >>> question_description("When did the Fed last cut interest rates?") is None
     True
     """
-    root = next((t for t in _parsed([question])[0] if t.dep_ == "ROOT"), None)
+    root = _question_root(question)
     subject = next((c for c in root.children if c.dep_ in _SUBJECTS), None) if root is not None else None
     if subject is None or _pos(subject) != "NOUN":
         return None

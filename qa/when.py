@@ -17,7 +17,17 @@ import numpy as np
 from qa.answer import dated_answer, question_names, question_terms
 from qa.dates import precision_end
 from qa.events import CARRIED, COUNTED, PRECISIONS, STATED, EventIndex, EventRecord
-from qa.governs import Description, described, numbered, question_description, question_parties, question_verb, read_dates, same_parties
+from qa.governs import (
+    ORDINAL,
+    Description,
+    described,
+    numbered,
+    question_description,
+    question_parties,
+    question_verb,
+    read_dates,
+    same_parties,
+)
 from qa.models import Answer, Citation, Copy, Located, Precision, Timeline, TimelineEvent
 from qa.names import compatible_names, covered_terms, fold_word, stem_key, with_compounds
 
@@ -692,11 +702,7 @@ def _done_by_another(group: EventGroup, description: Description) -> bool:
     Dick Cheney died" for "When did a former U.S. president most recently die?") and none bears
     the question's ("Former President Jimmy Carter died")."""
     members = sorted(group.members, key=lambda m: -m.relevance)
-    reports = [
-        m.record
-        for m in members
-        if m.record.date_start >= 0 and any(stem_key(fold_word(word)) == description.noun for word in _WORDS.findall(m.record.sentence))
-    ][:DOER_REPORTS]
+    reports = [m.record for m in members if m.record.date_start >= 0 and _holds_key(m.record.sentence, {description.noun})][:DOER_REPORTS]
     if not reports:
         return False
     readings = described([(record.sentence, *record.date_in_sentence) for record in reports], description)
@@ -917,12 +923,14 @@ def _numbered_occurrences(groups: list[EventGroup], keys: set[str]) -> list[Even
     return list(chosen.values())
 
 
-_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th))\b", re.I)
-
-
 def _ordinal_and_key(sentence: str, keys: set[str]) -> bool:
     """Whether a sentence holds an ordinal and one of ``keys`` (the cheap test before a parse)."""
-    return _ORDINAL.search(sentence) is not None and any(stem_key(fold_word(word)) in keys for word in _WORDS.findall(sentence))
+    return ORDINAL.search(sentence) is not None and _holds_key(sentence, keys)
+
+
+def _holds_key(sentence: str, keys: set[str]) -> bool:
+    """Whether one of the sentence's words is, folded, one of ``keys`` (``stem_key`` words)."""
+    return any(stem_key(fold_word(word)) in keys for word in _WORDS.findall(sentence))
 
 
 def _fold_copies(citations: list[Citation]) -> list[Citation]:
