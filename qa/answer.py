@@ -81,6 +81,8 @@ def read_intent(question: str) -> Intent:
     Intent(when=True, order='last', since=datetime.date(2021, 1, 1), until=None, recent_days=None, future=False, ends=False)
     >>> read_intent("When did the 43-day shutdown end?").ends
     True
+    >>> [read_intent(q).ends for q in ("When was the strike over?", "When did North Korea fire a missile over Japan?")]
+    [True, False]
     >>> read_intent("Which city flooded this week?").recent_days
     7
     >>> read_intent("What was the date of the Butler shooting?").when
@@ -101,7 +103,11 @@ def read_intent(question: str) -> Intent:
     )
 
 
-_ENDS = re.compile(r"\b(?:end|ended|ends|over|conclude[sd]?|finish(?:ed)?|reopen(?:ed)?|lift(?:ed)?|expire[sd]?)\b", re.I)
+#: Words asking when something stopped. "Over" asks so only where nothing follows it in its clause
+#: ("When was the strike over?"), not as a preposition ("a missile over Japan", "resign over the riot").
+_ENDS = re.compile(
+    r"\b(?:end|ended|ends|conclude[sd]?|finish(?:ed)?|reopen(?:ed)?|lift(?:ed)?|expire[sd]?)\b|\bover\b(?=\s*(?:[?.!,;]|$))", re.I
+)
 
 
 def _year_window(question: str) -> tuple[dt.date | None, dt.date | None]:

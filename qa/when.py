@@ -473,7 +473,18 @@ def group_events(scored: list[ScoredRecord], ends: bool = False) -> list[EventGr
         if item.record.precision != "day":
             coarse.setdefault((item.record.day, item.record.precision), []).append(item)
     groups += [_group(members, precision) for (_, precision), members in coarse.items()]
+    if ends:
+        groups = _reporting_an_end(groups)
     return groups
+
+
+def _reporting_an_end(groups: list[EventGroup]) -> list[EventGroup]:
+    """The groups with a report that names an end (``names_an_end``), when any has one: a day that
+    only reports of the beginning or of the course of an event state ("the strike began on Sept.
+    3, without an end in sight") does not answer when the event ended, however many say it and
+    however closely their words match the question's."""
+    ending = [g for g in groups if any(m.supports for m in g.members)]
+    return ending or groups
 
 
 #: A question about when something ended ("When did the shutdown end?") is answered by reports of
