@@ -144,7 +144,8 @@ def test_an_index_records_its_encoder_and_is_queried_the_same_way(tmp_path: Path
     built = Archive.open(index, settings=Settings(encoder_precision="int8"))
     built.ingest([CORPUS / "iraq"])
     assert built.stats().encoder == f"{built.encoder.name}" and built.encoder.name.endswith(" int8")
-    reopened = Archive.open(index)  # no precision asked for: the recorded one
+    # No precision asked for (whatever DATELINE_ENCODER_PRECISION says): the recorded one.
+    reopened = Archive.open(index, settings=Settings(encoder_precision="auto"))
     assert reopened.encoder.precision == "int8"
     assert reopened.ask(HEADLINE).date == "2024-01-20"
     with pytest.raises(DatelineError, match="int8"):
