@@ -7,6 +7,9 @@ QUESTION := When was Ain al-Asad last hit by ballistic missiles?
 
 .PHONY: demo test lint format bench clean
 
+# After a pytest run: its exit code, but 5 (it collected nothing) fails too.
+NO_TESTS_FAILS = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
 # Tests of dates, when-answers and rankings, run a second time under the other encoder precision.
 PRECISION_TESTS := tests/test_events.py tests/test_dates.py tests/test_archive.py tests/test_event_vectors.py \
   tests/test_sentence_vectors.py tests/test_evaluate.py
@@ -45,15 +48,12 @@ $(CHROMIUM):
 test: $(STAMP) $(LLM_STAMP) $(CHROMIUM)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	# pytest exits 5 when it collects nothing: a suite that ran no test has not passed.
-	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+	$(PY) -m pytest $(PYTEST_ARGS); $(NO_TESTS_FAILS)
 	# The tests that choose days and rankings again, under the encoder precision `auto` did not
 	# choose on this machine: an answer resting on a margin the precision can flip fails here.
 	@other=$$($(PY) -c 'from qa.embed import native_bfloat16; print("float32" if native_bfloat16() else "bfloat16")'); \
 	  echo "again with DATELINE_ENCODER_PRECISION=$$other: $(PRECISION_TESTS)"; \
-	  DATELINE_ENCODER_PRECISION=$$other $(PY) -m pytest -p no:cacheprovider $(PRECISION_TESTS); rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+	  DATELINE_ENCODER_PRECISION=$$other $(PY) -m pytest -p no:cacheprovider $(PRECISION_TESTS); $(NO_TESTS_FAILS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import Archive
+from qa import Archive, Article
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -31,3 +31,10 @@ def corpus_archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
 @pytest.fixture
 def empty_archive(tmp_path: Path) -> Archive:
     return Archive.open(tmp_path / "index")
+
+
+def archive_of(tmp_path: Path, articles: list[Article]) -> Archive:
+    """A new archive under ``tmp_path`` holding just ``articles``."""
+    archive = Archive.open(tmp_path / "index")
+    archive.ingest(articles)
+    return archive

@@ -18,7 +18,7 @@ from qa.events import EventIndex
 from qa.names import compatible_names, stem_key, with_compounds
 from qa.retrieve import Filters
 from qa.when import _LAST_TIME, _attributed, names_an_end, reports_it_happened
-from tests.conftest import CORPUS, HEADLINE
+from tests.conftest import CORPUS, HEADLINE, archive_of
 
 
 @pytest.mark.parametrize(
@@ -54,13 +54,6 @@ def test_a_name_inside_another_name_is_not_the_question_s(question: str, text: s
 
 def _article(id_: str, published: str, title: str, text: str) -> Article:
     return Article(id=id_, title=title, published=dt.date.fromisoformat(published), source="test", text=text)
-
-
-def _archive_of(tmp_path: Path, articles: list[Article]) -> Archive:
-    """A new archive under ``tmp_path`` holding just ``articles``."""
-    archive = Archive.open(tmp_path / "index")
-    archive.ingest(articles)
-    return archive
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +122,7 @@ def test_the_latest_occurrence_wins_however_far_down_the_passages_it_ranks(tmp_p
         _article("late", "2023-11-03", "Valley again under water", "Water broke through the Tarsin dam again on Thursday, flooding farms."),
         _article("late2", "2023-11-04", "Farms flooded", "The Tarsin dam breached on Thursday for the second time, flooding farms."),
     ]
-    archive = _archive_of(tmp_path, [*retrospectives, *latest])
+    archive = archive_of(tmp_path, [*retrospectives, *latest])
     answer = archive.ask("When did the Tarsin dam last breach?")
     assert answer.date == "2023-11-02"
     assert answer.citations[0].article_id in {"late", "late2"}
@@ -147,7 +140,7 @@ def test_the_latest_occurrence_wins_though_fewer_articles_report_it(tmp_path: Pa
     ]
     articles = [_article(f"e{i}", "2021-03-05", "Kessa", text) for i, text in enumerate(earlier)]
     articles.append(_article("late", "2023-10-14", "Kessa", "The Kessa volcano erupted again on Oct. 12, 2023."))
-    archive = _archive_of(tmp_path, articles)
+    archive = archive_of(tmp_path, articles)
     # Five articles' support puts the 2021 eruption's score well above the 2023 one's, but the one
     # report of 2023 is as relevant as the best of 2021: it is an occurrence, and the latest.
     answer = archive.ask("When did the Kessa volcano last erupt?")
@@ -162,7 +155,7 @@ def test_a_date_naming_another_event_does_not_date_the_question_s(tmp_path: Path
         ("a3", "2023-12-01", "Families waited as the Korvan militia released captives taken in its Oct. 7 raid."),
         ("b1", "2023-11-25", "The Korvan militia released a first group of captives on Nov. 24."),
     ]
-    archive = _archive_of(tmp_path, [_article(id_, published, "Truce", text) for id_, published, text in texts])
+    archive = archive_of(tmp_path, [_article(id_, published, "Truce", text) for id_, published, text in texts])
     # "Its Oct. 7 raid" dates the raid: a release is not on that day, however many reports name it.
     assert archive.ask("When did the Korvan militia first release captives?").date == "2023-11-24"
     # Asked about the raid, the same words date it.
@@ -176,7 +169,7 @@ def test_a_report_whose_date_belongs_to_the_question_s_verb_answers(tmp_path: Pa
         ("w2", "2023-11-27", "Families met the captives the Varn militia seized on Oct. 7, after they were freed."),
         ("r1", "2023-11-25", "The Varn militia freed the captives on Nov. 24, officials at the crossing confirmed."),
     ]
-    archive = _archive_of(tmp_path, [_article(id_, published, "Truce", text) for id_, published, text in texts])
+    archive = archive_of(tmp_path, [_article(id_, published, "Truce", text) for id_, published, text in texts])
     answer = archive.ask("When did the Varn militia free the captives?")
     assert answer.date == "2023-11-24"
     assert answer.citations[0].article_id == "r1"
@@ -188,7 +181,7 @@ def test_one_article_s_wrong_day_does_not_beat_the_consensus(tmp_path: Path) -> 
         for i in range(3)
     ]
     wrong = _article("bad", "2022-06-20", "Report wrong", "The Orlen bridge over the Sava collapsed on June 18, 2022, killing two.")
-    archive = _archive_of(tmp_path, [*right, wrong])
+    archive = archive_of(tmp_path, [*right, wrong])
     answer = archive.ask("When did the Orlen bridge collapse?")
     assert answer.date == "2022-06-17"
 
@@ -240,14 +233,14 @@ _DAY_OF_ONE_EVENT = {
 
 @pytest.mark.parametrize(("texts", "question", "day", "cited"), _DAY_OF_ONE_EVENT.values(), ids=_DAY_OF_ONE_EVENT.keys())
 def test_the_day_of_one_event(tmp_path: Path, texts: list[tuple[str, str, str]], question: str, day: str, cited: set[str]) -> None:
-    archive = _archive_of(tmp_path, [_article(id_, published, "Report", text) for id_, published, text in texts])
+    archive = archive_of(tmp_path, [_article(id_, published, "Report", text) for id_, published, text in texts])
     answer = archive.ask(question)
     assert answer.date == day
     assert answer.citations[0].article_id in cited
 
 
 def test_a_day_that_is_only_planned_or_previewed_is_no_occurrence(tmp_path: Path) -> None:
-    archive = _archive_of(
+    archive = archive_of(
         tmp_path,
         [
             _article(
@@ -279,14 +272,14 @@ def test_a_month_that_reports_agree_on_beats_a_far_weaker_day(tmp_path: Path) ->
         # A day, but of something else: it must not answer because it is a day.
         ("d1", "2022-02-04", "Orlov Darsk said on Thursday that he feared dying in a plane crash."),
     ]
-    archive = _archive_of(tmp_path, [_article(id_, published, "Report", text) for id_, published, text in texts])
+    archive = archive_of(tmp_path, [_article(id_, published, "Report", text) for id_, published, text in texts])
     answer = archive.ask("When did Orlov Darsk die in a plane crash?")
     assert (answer.date, answer.precision) == ("2023-08-01", "month")
     assert answer.citations[0].article_id in {"m1", "m2", "m3"}
 
 
 def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_path: Path) -> None:
-    archive = _archive_of(
+    archive = archive_of(
         tmp_path,
         [
             _article(
@@ -306,7 +299,7 @@ def test_a_range_dates_a_beginning_by_its_first_day_and_an_end_by_its_last(tmp_p
 
 
 def test_a_report_calling_itself_the_first_weighs_more_for_a_first_question(tmp_path: Path) -> None:
-    archive = _archive_of(
+    archive = archive_of(
         tmp_path,
         [
             _article("plain", "2023-06-03", "Ferry", "The Ostra ferry crossed the fjord with passengers on June 2."),
@@ -332,7 +325,7 @@ def test_a_report_calling_itself_the_first_weighs_more_for_a_first_question(tmp_
 
 
 def test_announcing_something_is_an_act_and_saying_is_a_statement(tmp_path: Path) -> None:
-    archive = _archive_of(
+    archive = archive_of(
         tmp_path,
         [
             _article("act", "2025-09-20", "Rates", "The Varnholm central bank on Sept. 17 announced a quarter-point cut to its main rate."),
@@ -363,7 +356,7 @@ def test_a_sentence_that_plans_denies_or_asks_does_not_report_the_event(sentence
 
 
 def test_a_page_s_note_about_itself_dates_no_event(tmp_path: Path) -> None:
-    archive = _archive_of(
+    archive = archive_of(
         tmp_path,
         [
             _article(
@@ -413,7 +406,7 @@ def test_an_occurrence_said_to_repeat_an_earlier_one_is_not_the_first(tmp_path: 
             "Rebels fired rockets at the Dorval outpost on June 9, killing two guards.",
         ),
     ]
-    archive = _archive_of(tmp_path, articles)
+    archive = archive_of(tmp_path, articles)
     # The 2024 report matches the question's words far better, but its article says the outpost
     # had been hit before, some three years earlier: the first is that earlier occurrence.
     first = archive.ask("When was the Dorval outpost first hit by rockets?")
@@ -457,7 +450,7 @@ def test_a_proposed_day_is_not_drawn_as_an_occurrence(tmp_path: Path) -> None:
     ]
     proposal = "The broadcaster proposed three dates for a Varn mayoral debate: Sept. 17, Sept. 24 and Oct. 8."
     articles += [_article(f"proposal-{j}", "2024-09-20", "Varn mayoral debate dates", f"{lead} {proposal}") for j, lead in enumerate(leads)]
-    archive = _archive_of(tmp_path, articles)
+    archive = archive_of(tmp_path, articles)
     timeline = archive.timeline("When were the Varn mayoral debates held?")
     assert [event.date for event in timeline.events] == ["2024-09-10", "2024-10-01"]
 
@@ -472,7 +465,7 @@ def _port_strike_archive(tmp_path: Path, starts: list[str], leads: list[str]) ->
     ]
     end = "Trade figures stayed thin for weeks after the 40-day Varn port strike that ended Oct. 12, traders said."
     articles.append(_article("end", "2024-10-14", "Varn port", end))
-    return _archive_of(tmp_path, articles)
+    return archive_of(tmp_path, articles)
 
 
 def test_when_something_ended_is_answered_by_reports_of_its_end(tmp_path: Path) -> None:
@@ -525,7 +518,7 @@ def test_a_title_speaks_of_the_article_s_news_not_of_a_day_it_recalls(tmp_path: 
         _article("new", "2024-06-10", title, text),
         _article("opened", "2018-03-06", "Dorval outpost", "The Dorval outpost opened on March 5, 2018."),
     ]
-    archive = _archive_of(tmp_path, articles)
+    archive = archive_of(tmp_path, articles)
     # The title says the June strike repeats an earlier one; it says nothing of the 2021 strike the
     # article recalls, which is the first (not a day before it, when the outpost opened).
     assert archive.ask("When was the Dorval outpost first hit by rockets?").date == "2021-05-02"
@@ -536,7 +529,7 @@ def test_a_date_s_verb_must_be_done_by_the_question_s_parties(tmp_path: Path) ->
         ("a1", "2024-05-03", "Border talks", "Ilka Moran and Teo Varga met in Sarn on May 2 to talk about the border."),
         ("a2", "2024-08-20", "Sarn talks", "Ilka Moran met with Pol Denez in Sarn on Monday, Aug. 19, after her talks with Teo Varga."),
     ]
-    archive = _archive_of(tmp_path, [_article(*text) for text in texts])
+    archive = archive_of(tmp_path, [_article(*text) for text in texts])
     # Both sentences name both, and "met" dates both; but on Aug. 19 Moran met someone else.
     answer = archive.ask("When did Ilka Moran and Teo Varga last meet in person?")
     assert answer.date == "2024-05-02"
@@ -550,7 +543,7 @@ def test_a_report_of_the_last_time_rules_out_what_came_between(tmp_path: Path) -
         ("e3", "2024-04-05", "Eclipse", "The last time a total eclipse was seen over Varn was Aug. 21, 2017."),
         ("e4", "2024-04-09", "Eclipse", "A total eclipse was seen over Varn on April 8, 2024."),
     ]
-    archive = _archive_of(tmp_path, [_article(*text) for text in texts])
+    archive = archive_of(tmp_path, [_article(*text) for text in texts])
     question = "When was a total eclipse last seen over Varn?"
     # Written in April 2024, "the last time ... was Aug. 21, 2017" says the eclipse of October 2023
     # was another kind: as of 2024 the last is 2017's.
@@ -660,7 +653,7 @@ def test_an_occurrence_a_report_numbers_in_its_series_is_drawn(tmp_path: Path) -
             "Its third Kestrel test comes after Orlen Aerospace moved its offices to Varn on July 30.",
         ),
     ]
-    archive = _archive_of(tmp_path, articles)
+    archive = archive_of(tmp_path, articles)
     timeline = archive.timeline("When did Orlen Aerospace fly Kestrel test flights?")
     assert [event.date for event in timeline.events] == ["2024-03-03", "2024-06-12", "2024-09-09"]
 
@@ -677,7 +670,7 @@ def test_the_last_occurrence_may_be_one_a_report_numbers(tmp_path: Path) -> None
         "likely the first of several."
     )
     articles.append(_article("october", "2024-10-03", "Varn economy", later))
-    archive = _archive_of(tmp_path, articles)
+    archive = archive_of(tmp_path, articles)
     answer = archive.ask("When did the Varn central bank last cut interest rates?")
     assert answer.date == "2024-10-02"
     assert answer.citations[0].article_id == "october"
@@ -689,7 +682,7 @@ def test_the_last_occurrence_is_one_done_by_whom_the_question_describes(tmp_path
     deputy = "Former Lieutenant Governor Bo Kest of Varn died on Oct. 9 at his home, aged 88."
     articles = [_article(f"rell-{j}", "2024-03-04", "Varn mourns", f"{lead} {governor}") for j, lead in enumerate(leads)]
     articles += [_article(f"kest-{j}", "2024-10-10", "Varn mourns", f"{lead} {deputy}") for j, lead in enumerate(leads)]
-    archive = _archive_of(tmp_path, articles)
+    archive = archive_of(tmp_path, articles)
     answer = archive.ask("When did a former Varn governor most recently die?")
     assert answer.date == "2024-03-03"
     # A question that describes no doer still takes the latest.
@@ -708,6 +701,6 @@ def test_a_day_carried_to_the_next_sentence_is_not_a_second_report_of_it(tmp_pat
         ),
         ("numbered", "2024-01-21", "The Varn air base came under another rocket attack on January 8, 2020 by the rebels."),
     ]
-    archive = _archive_of(tmp_path, [_article(id_, published, "Varn air base", text) for id_, published, text in texts])
+    archive = archive_of(tmp_path, [_article(id_, published, "Varn air base", text) for id_, published, text in texts])
     timeline = archive.timeline("Varn air base hit by rockets")
     assert [event.date for event in timeline.events] == ["2020-01-08"]

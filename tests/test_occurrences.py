@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa import Archive, Article
+from tests.conftest import archive_of
 
 LAST = "When did a storm last make landfall in Florida?"
 FIRST = "When did a storm first make landfall in Florida?"
@@ -17,12 +18,6 @@ TOPIC = "storm made landfall in Florida"
 
 def _storm(id_: str, published: str, text: str, source: str = "test") -> Article:
     return Article(id=id_, title="Storm in Florida", published=dt.date.fromisoformat(published), source=source, text=text)
-
-
-def _archive_of(tmp_path: Path, articles: list[Article]) -> Archive:
-    archive = Archive.open(tmp_path / "index")
-    archive.ingest(articles)
-    return archive
 
 
 MONDAY = _storm("a", "2025-12-30", "A small storm made landfall in Florida on Monday, officials said. No damage was reported.")
@@ -35,7 +30,7 @@ TUESDAY = {
 @pytest.fixture(scope="module", params=sorted(TUESDAY))
 def two_storms(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Archive:
     """Storms on Monday, Dec. 29 and Tuesday, Dec. 30, 2025, each reported once, the day after."""
-    return _archive_of(tmp_path_factory.mktemp("storms"), [MONDAY, TUESDAY[request.param]])
+    return archive_of(tmp_path_factory.mktemp("storms"), [MONDAY, TUESDAY[request.param]])
 
 
 #: Known wrong (issue "Last must mean the latest"): reports one day apart in different articles are
@@ -61,7 +56,7 @@ def test_as_of_a_day_the_later_storm_had_not_happened(two_storms: Archive) -> No
 @ONE_DAY_APART
 def test_three_storms_on_three_days(tmp_path: Path) -> None:
     wednesday = _storm("c", "2026-01-01", "A third small storm made landfall in Florida on Wednesday, officials said.")
-    archive = _archive_of(tmp_path, [MONDAY, TUESDAY["second"], wednesday])
+    archive = archive_of(tmp_path, [MONDAY, TUESDAY["second"], wednesday])
     assert archive.ask(LAST).date == "2025-12-31"
     assert archive.ask(FIRST).date == "2025-12-29"
     assert [event.date for event in archive.timeline(TOPIC).events] == ["2025-12-29", "2025-12-30", "2025-12-31"]
@@ -69,7 +64,7 @@ def test_three_storms_on_three_days(tmp_path: Path) -> None:
 
 def test_one_storm_reported_by_two_articles_naming_its_day_is_one_mark(tmp_path: Path) -> None:
     other = _storm("d", "2025-12-31", "Officials said a small storm made landfall in Florida on Dec. 29.", source="other wire")
-    archive = _archive_of(tmp_path, [MONDAY, other])
+    archive = archive_of(tmp_path, [MONDAY, other])
     events = archive.timeline(TOPIC).events
     assert [event.date for event in events] == ["2025-12-29"]
     assert events[0].sources == 2
